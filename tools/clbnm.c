@@ -1,0 +1,54 @@
+/* clbnm: one program, git-style subcommands (interface.md section 1). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"devices", "list every OpenCL platform and device", cmd_devices},
+    {"selftest", "build and run a small kernel on a device and verify its results",
+     cmd_selftest},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "usage: clbnm [--version] [--help] COMMAND [ARGS]\n"
+            "\n"
+            "clBNM: batched brain network models on any OpenCL device.\n"
+            "\n"
+            "commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\n"
+            "'clbnm COMMAND --help' describes one command. Exit codes: 0 success, 1 bad input,\n"
+            "2 usage error, 3 device or OpenCL failure. Environment: CLBNM_DEVICE (default\n"
+            "device), CLBNM_LOG (log level), CLBNM_CACHE_DIR (kernel cache).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("clbnm %s\n", bnm_version());
+        return CLI_EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "clbnm: error: '%s' is not a clbnm command; commands:", cmd);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, " (see 'clbnm --help')\n");
+    return CLI_EXIT_USAGE;
+}
