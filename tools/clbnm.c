@@ -8,6 +8,10 @@ static const cli_command commands[] = {
     {"devices", "list every OpenCL platform and device", cmd_devices},
     {"selftest", "build and run a small kernel on a device and verify its results",
      cmd_selftest},
+#ifdef CLBNM_MODEL_COMMANDS
+    {"models", "list the models on the model path with their parameters", cmd_models},
+    {"check", "parse and check a model file; print its summary or diagnostics", cmd_check},
+#endif
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

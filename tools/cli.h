@@ -3,6 +3,7 @@
 #define CLBNM_TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "clbnm/clbnm.h"
 
@@ -35,5 +36,22 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* Model subcommands (cli_model.c, cli_emit.c). */
+struct bnm_model_ir;
+/* Parses "--opt value" or "--opt=value" at argv[*i] (advancing *i past the value).
+ * Returns 1 and sets *value when argv[*i] is opt, 0 when it is not, -1 when the value
+ * is missing (printed). */
+int cli_option_value(int argc, char **argv, int *i, const char *opt, const char **value);
+/* One line per param: name, default or "required", bounds, global/regional/const, then
+ * levels[i] when levels is non-NULL, else the unit. */
+void cli_print_params(FILE *out, const struct bnm_model_ir *m, const char *indent,
+                      const char *const *levels);
+/* --emit-cl: prints the OpenCL C of m with param levels (0 fixed, 1 per-sim,
+ * 2 per-node) to stdout; returns the exit code. */
+int cli_emit_cl(bnm_context *ctx, const struct bnm_model_ir *m, const int *level,
+                const cli_common *common);
 
 #endif

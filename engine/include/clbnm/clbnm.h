@@ -4,6 +4,7 @@
 
 #include "clbnm/cl_base.h"
 #include "clbnm/context.h"
+#include "clbnm/data.h"
 #include "clbnm/device.h"
 #include "clbnm/log.h"
 #include "clbnm/program.h"

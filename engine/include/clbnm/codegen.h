@@ -1,0 +1,53 @@
+/* OpenCL C code generation from the model IR (nmm-format.md sections 8-10, 14, 15.2).
+ *
+ * The generated program has one kernel, "nmm_integrate": one work-item per simulation,
+ * looping over its nodes, integrating n_steps steps from a 64-bit first step index, so a
+ * long run split into several launches gives bitwise identical results. Kernel arguments,
+ * in order (nmm_real is float or double as the spec's precision says):
+ *   0 uint   n_sims
+ *   1 uint   n_nodes
+ *   2 ulong  first_step
+ *   3 uint   n_steps
+ *   4 nmm_real t0
+ *   5 nmm_real dt
+ *   6 uint   hist_len      ring length of the T history (max delay + 1; 1 without delays)
+ *   7 __global const ulong *seeds        [n_sims]
+ *   8 __global const uint  *sim_index    [n_sims][3]: noise id, connectome, delay matrix
+ *   9 __global const nmm_real *weights   [conn][source j][target i] (weight j -> i)
+ *  10 __global const int *delays         [mat][source j][target i] in steps (dummy when off)
+ *  11 __global nmm_real *history         [n_sims][n_transmit][hist_len][N]
+ *  12 __global const nmm_real *sim_params  [n_sims][n_sim_params]
+ *  13 __global const nmm_real *node_params [n_sims][n_node_params][N]
+ *  14 __global nmm_real *node_cache      [n_sims][n_node_hoisted][N] (scratch)
+ *  15 __global nmm_real *states          [n_sims][n_states][N], read and written
+ *  16 __global ulong *status             [n_sims][2]: nonfinite flag, first bad step
+ * Host code should use model_kernel.h rather than binding these itself. */
+#ifndef CLBNM_CODEGEN_H
+#define CLBNM_CODEGEN_H
+
+#include "clbnm/context.h"
+#include "clbnm/model_spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the generator; part of the kernel cache key through the source text. */
+#define BNM_CODEGEN_VERSION 1
+
+/* Emits the OpenCL C source of ir specialised by spec. The caller frees *source_out
+ * with free(). Spec errors as bnm_model_abi_create. */
+bnm_status bnm_codegen_emit(bnm_context *ctx, const struct bnm_model_ir *ir,
+                            const bnm_model_spec *spec, char **source_out);
+
+/* Same, also returning the ABI descriptor (caller destroys) and the number of
+ * NODE-level hoisted values (planes of the node_cache argument). Either out pointer
+ * except source_out may be NULL. */
+bnm_status bnm_codegen_emit_full(bnm_context *ctx, const struct bnm_model_ir *ir,
+                                 const bnm_model_spec *spec, char **source_out,
+                                 bnm_model_abi **abi_out, int *n_node_cache_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,516 @@
+/* The model path (engine/modellib) and the model subcommands of the clbnm program
+ * (`clbnm models`, `clbnm check`), run as a user would: a child process, its exit status
+ * and its output (interface.md section 1). */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clbnm/clbnm.h"
+#include "modellib.h"
+
+extern char **environ;
+
+static const char *root(void)
+{
+    const char *r = getenv("CLBNM_SOURCE_ROOT");
+    ck_assert_msg(r && *r, "CLBNM_SOURCE_ROOT is not set (run through meson test)");
+    return r;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", a, b), 0);
+    return p;
+}
+
+static char *make_tmpdir(void)
+{
+    char *t = strdup("/tmp/clbnm-cli-XXXXXX");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(mkdtemp(t));
+    return t;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *p = path_join(dir, de->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static char *real(const char *p)
+{
+    char *r = realpath(p, NULL);
+    ck_assert_msg(r != NULL, "realpath(%s)", p);
+    return r;
+}
+
+/* A valid model: the built-in kuramoto under another name. */
+static char *kuramoto_as(const char *name)
+{
+    char *p = path_join(root(), "models/kuramoto.nmm");
+    char *text = read_file(p);
+    free(p);
+    ck_assert(strncmp(text, "model kuramoto\n", 15) == 0);
+    char *out = NULL;
+    ck_assert_int_ge(asprintf(&out, "model %s\n%s", name, text + 15), 0);
+    free(text);
+    return out;
+}
+
+/* ---- model path (library) ------------------------------------------------------------ */
+
+START_TEST(path_order_and_dedup)
+{
+    char *a = make_tmpdir(), *b = make_tmpdir(), *c = make_tmpdir();
+    char *env = NULL;
+    /* empty entry, a missing directory and a repeat are all dropped */
+    ck_assert_int_ge(asprintf(&env, "%s::/nonexistent/clbnm:%s:%s/", a, b, a), 0);
+    setenv("CLBNM_MODEL_PATH", env, 1);
+    const char *extra[] = {c, b};
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    char **dirs;
+    int n;
+    ck_assert_int_eq(bnm_model_path(ctx, extra, 2, &dirs, &n), BNM_OK);
+    char *models = path_join(root(), "models");
+    char *want0 = real(models);
+    char *got0 = real(dirs[0]);
+    ck_assert_str_eq(got0, want0);
+    /* then possibly the installed directory, then a, b, c */
+    ck_assert_int_ge(n, 4);
+    ck_assert_str_eq(dirs[n - 3], a);
+    ck_assert_str_eq(dirs[n - 2], b);
+    ck_assert_str_eq(dirs[n - 1], c);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            ck_assert_str_ne(dirs[i], dirs[j]);
+    bnm_model_path_free(dirs, n);
+
+    /* An explicit --dir that does not exist is the user's mistake, not silently skipped. */
+    const char *bad[] = {"/nonexistent/clbnm-dir"};
+    ck_assert_int_eq(bnm_model_path(ctx, bad, 1, &dirs, &n), BNM_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(bnm_context_message(ctx), "/nonexistent/clbnm-dir"));
+    free(models);
+    free(want0);
+    free(got0);
+    free(env);
+    bnm_context_destroy(ctx);
+    rm_tree(a);
+    rm_tree(b);
+    rm_tree(c);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+START_TEST(find_by_name_path_and_precedence)
+{
+    char *user = make_tmpdir(), *extra_dir = make_tmpdir();
+    char *mine = kuramoto_as("mine");
+    char *p_mine = path_join(user, "mine.nmm"), *p_rww = path_join(user, "rww.nmm");
+    char *p_extra = path_join(extra_dir, "extra.nmm");
+    write_file(p_mine, mine);
+    write_file(p_rww, "model rww\n");  /* shadowed by the built-in */
+    write_file(p_extra, mine);
+    setenv("CLBNM_MODEL_PATH", user, 1);
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    char *path = NULL;
+
+    ck_assert_int_eq(bnm_model_find(ctx, "mine", NULL, 0, &path), BNM_OK);
+    ck_assert_str_eq(path, p_mine);
+    free(path);
+
+    ck_assert_int_eq(bnm_model_find(ctx, "rww", NULL, 0, &path), BNM_OK);
+    char *builtin = path_join(root(), "models/rww.nmm");
+    char *rp = real(path), *rb = real(builtin);
+    ck_assert_str_eq(rp, rb); /* first directory wins */
+    free(rp);
+    free(rb);
+    free(builtin);
+    free(path);
+
+    /* --dir directories come last and are searched too */
+    const char *extra[] = {extra_dir};
+    ck_assert_int_eq(bnm_model_find(ctx, "extra", NULL, 0, &path), BNM_ERR_NOT_FOUND);
+    ck_assert_ptr_null(path);
+    ck_assert_int_eq(bnm_model_find(ctx, "extra", extra, 1, &path), BNM_OK);
+    ck_assert_str_eq(path, p_extra);
+    free(path);
+
+    /* paths are used as given */
+    ck_assert_int_eq(bnm_model_find(ctx, "some/dir/x", NULL, 0, &path), BNM_OK);
+    ck_assert_str_eq(path, "some/dir/x");
+    free(path);
+    ck_assert_int_eq(bnm_model_find(ctx, "mine.nmm", NULL, 0, &path), BNM_OK);
+    ck_assert_str_eq(path, "mine.nmm");
+    free(path);
+
+    /* not found: names the directories and suggests the closest name */
+    ck_assert_int_eq(bnm_model_find(ctx, "kuramto", NULL, 0, &path), BNM_ERR_NOT_FOUND);
+    const char *msg = bnm_context_message(ctx);
+    ck_assert_msg(strstr(msg, "did you mean 'kuramoto'?") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, user) != NULL, "%s", msg);
+    ck_assert_int_eq(bnm_model_find(ctx, "zzzzzzzzzz", NULL, 0, &path), BNM_ERR_NOT_FOUND);
+    msg = bnm_context_message(ctx);
+    ck_assert_msg(strstr(msg, "available:") && strstr(msg, " mine"), "%s", msg);
+    ck_assert_int_eq(bnm_model_find(ctx, "", NULL, 0, &path), BNM_ERR_INVALID_ARG);
+
+    bnm_context_destroy(ctx);
+    free(mine);
+    free(p_mine);
+    free(p_rww);
+    free(p_extra);
+    rm_tree(user);
+    rm_tree(extra_dir);
+    free(user);
+    free(extra_dir);
+}
+END_TEST
+
+START_TEST(list_has_every_builtin_once)
+{
+    char *user = make_tmpdir();
+    char *p1 = path_join(user, "zz_user.nmm"), *p2 = path_join(user, "kuramoto.nmm");
+    char *p3 = path_join(user, "notes.txt");
+    write_file(p1, "model zz_user\n");
+    write_file(p2, "model kuramoto\n");
+    write_file(p3, "not a model\n");
+    setenv("CLBNM_MODEL_PATH", user, 1);
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_model_entry *m;
+    int n;
+    ck_assert_int_eq(bnm_model_list(ctx, NULL, 0, &m, &n), BNM_OK);
+    for (int i = 1; i < n; i++)
+        ck_assert_msg(strcmp(m[i - 1].name, m[i].name) < 0, "not sorted/unique: %s %s",
+                      m[i - 1].name, m[i].name);
+    /* every .nmm file of the source models/ directory, found in the built-in directory */
+    char *mdir = path_join(root(), "models");
+    DIR *d = opendir(mdir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    int builtins = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 4 || strcmp(de->d_name + len - 4, ".nmm") != 0)
+            continue;
+        builtins++;
+        int found = -1;
+        for (int i = 0; i < n; i++)
+            if (strncmp(m[i].name, de->d_name, len - 4) == 0 && m[i].name[len - 4] == '\0')
+                found = i;
+        ck_assert_msg(found >= 0, "%s not listed", de->d_name);
+        ck_assert_msg(strncmp(m[found].path, user, strlen(user)) != 0,
+                      "%s: user copy listed instead of the built-in", de->d_name);
+    }
+    closedir(d);
+    ck_assert_int_ge(builtins, 1);
+    int user_found = 0;
+    for (int i = 0; i < n; i++) {
+        user_found += strcmp(m[i].name, "zz_user") == 0 && strcmp(m[i].path, p1) == 0;
+        ck_assert_str_ne(m[i].name, "notes");
+    }
+    ck_assert_int_eq(user_found, 1);
+    bnm_model_list_free(m, n);
+    bnm_context_destroy(ctx);
+    free(mdir);
+    free(p1);
+    free(p2);
+    free(p3);
+    rm_tree(user);
+    free(user);
+}
+END_TEST
+
+START_TEST(suggestions)
+{
+    const char *names[] = {"G", "J_N", "w_p", "sigma", "omega", "tau_E"};
+    ck_assert_str_eq(bnm_suggest_name("sigmaa", names, 6), "sigma");
+    ck_assert_str_eq(bnm_suggest_name("SIGMA", names, 6), "sigma");
+    ck_assert_str_eq(bnm_suggest_name("J_n", names, 6), "J_N");
+    ck_assert_str_eq(bnm_suggest_name("wp", names, 6), "w_p");
+    ck_assert_str_eq(bnm_suggest_name("tau_e", names, 6), "tau_E");
+    ck_assert_ptr_null(bnm_suggest_name("frequency", names, 6));
+    ck_assert_ptr_null(bnm_suggest_name("x", names, 0));
+}
+END_TEST
+
+#ifdef CLI_HAVE_MODEL_COMMANDS
+/* ---- the clbnm program ---------------------------------------------------------------- */
+
+typedef struct run_result {
+    int code;
+    char *out, *err;
+} run_result;
+
+/* Runs $CLBNM_EXE with args (NULL-terminated, without argv[0]) in the current
+ * environment, capturing stdout and stderr through files. */
+static run_result run_clbnm(const char *const *args)
+{
+    const char *exe = getenv("CLBNM_EXE");
+    ck_assert_msg(exe && *exe, "CLBNM_EXE is not set");
+    char *dir = make_tmpdir();
+    char *o = path_join(dir, "out"), *e = path_join(dir, "err");
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)exe;
+    for (int i = 0; args[i]; i++) {
+        ck_assert_int_lt(argc, 31);
+        argv[argc++] = (char *)args[i];
+    }
+    argv[argc] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    ck_assert_int_eq(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "clbnm %s died with status %d", args[0], status);
+    run_result r = {WEXITSTATUS(status), read_file(o), read_file(e)};
+    rm_tree(dir);
+    free(o);
+    free(e);
+    free(dir);
+    return r;
+}
+
+static void run_free(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+#define ASSERT_HAS(text, needle)                                                          \
+    ck_assert_msg(strstr((text), (needle)) != NULL, "expected '%s' in:\n%s", (needle), (text))
+
+START_TEST(models_lists_builtins_with_params)
+{
+    unsetenv("CLBNM_MODEL_PATH");
+    run_result r = run_clbnm((const char *[]){"models", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    char *mdir = path_join(root(), "models");
+    DIR *d = opendir(mdir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 4 || strcmp(de->d_name + len - 4, ".nmm") != 0)
+            continue;
+        char head[300];
+        /* each model starts a line: "NAME  PATH" */
+        snprintf(head, sizeof head, "%.*s  ", (int)(len - 4), de->d_name);
+        ck_assert_msg(strncmp(r.out, head, strlen(head)) == 0 || strstr(r.out, head),
+                      "model %s not listed:\n%s", de->d_name, r.out);
+    }
+    closedir(d);
+    free(mdir);
+    /* kuramoto's params with default, bounds and kind (models/kuramoto.nmm) */
+    ASSERT_HAS(r.out, "kuramoto  ");
+    ck_assert_msg(strstr(r.out, "required") && strstr(r.out, "[0, 10]") &&
+                      strstr(r.out, "[0, 0.5]") && strstr(r.out, "0.17"),
+                  "%s", r.out);
+    run_free(&r);
+
+    r = run_clbnm((const char *[]){"models", "--dir", "/nonexistent/clbnm", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "/nonexistent/clbnm");
+    run_free(&r);
+    r = run_clbnm((const char *[]){"models", "--bogus", NULL});
+    ck_assert_int_eq(r.code, 2);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(check_good_model)
+{
+    char *p = path_join(root(), "models/kuramoto.nmm");
+    run_result r = run_clbnm((const char *[]){"check", p, NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    ASSERT_HAS(r.out, "model kuramoto");
+    ASSERT_HAS(r.out, "integrator euler");
+    ASSERT_HAS(r.out, "theta");
+    ASSERT_HAS(r.out, "transmitted (1): theta");
+    ASSERT_HAS(r.out, "couplings (1): c");
+    run_free(&r);
+
+    /* by name, with levels */
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", "G", "--per-node",
+                                   "sigma", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    ASSERT_HAS(r.out, "per-sim");
+    ASSERT_HAS(r.out, "per-node");
+    run_free(&r);
+    free(p);
+}
+END_TEST
+
+START_TEST(check_bad_model_and_levels)
+{
+    char *dir = make_tmpdir();
+    char *good = kuramoto_as("bad");
+    char *at = strstr(good, "G*c\n");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "G*q\n", 4); /* an undefined name on the d/dt line */
+    int line = 1;
+    for (char *c = good; c < at; c++)
+        line += *c == '\n';
+    char *p = path_join(dir, "bad.nmm");
+    write_file(p, good);
+    run_result r = run_clbnm((const char *[]){"check", p, NULL});
+    ck_assert_msg(r.code == 1, "exit %d\n%s", r.code, r.out);
+    char where[PATH_MAX + 32];
+    snprintf(where, sizeof where, "bad.nmm:%d:", line);
+    ASSERT_HAS(r.err, where);
+    ASSERT_HAS(r.err, "error");
+    ASSERT_HAS(r.err, "^");
+    run_free(&r);
+
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", "sigmaa", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "did you mean 'sigma'?");
+    run_free(&r);
+    /* G is global, declared on line 5 of kuramoto.nmm */
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-node", "G", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "not regional");
+    ASSERT_HAS(r.err, "kuramoto.nmm:5");
+    run_free(&r);
+    r = run_clbnm((const char *[]){"check", "kuramto", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "did you mean 'kuramoto'?");
+    run_free(&r);
+    r = run_clbnm((const char *[]){"check", NULL});
+    ck_assert_int_eq(r.code, 2);
+    run_free(&r);
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", ",", NULL});
+    ck_assert_int_eq(r.code, 2);
+    run_free(&r);
+    free(good);
+    free(p);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(dropped_in_model_is_found_without_rebuild)
+{
+    char *dir = make_tmpdir();
+    char *text = kuramoto_as("dropped_in");
+    char *p = path_join(dir, "dropped_in.nmm");
+    write_file(p, text);
+    setenv("CLBNM_MODEL_PATH", dir, 1);
+    run_result r = run_clbnm((const char *[]){"check", "dropped_in", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    ASSERT_HAS(r.out, "model dropped_in");
+    ASSERT_HAS(r.out, p);
+    run_free(&r);
+    r = run_clbnm((const char *[]){"models", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    ASSERT_HAS(r.out, "dropped_in  ");
+    run_free(&r);
+    unsetenv("CLBNM_MODEL_PATH");
+    r = run_clbnm((const char *[]){"check", "dropped_in", NULL});
+    ck_assert_int_eq(r.code, 1);
+    run_free(&r);
+    free(text);
+    free(p);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(emit_cl)
+{
+    run_result r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", NULL});
+#ifdef CLI_HAVE_CODEGEN
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    ASSERT_HAS(r.out, "__kernel");
+    ASSERT_HAS(r.out, "nmm_rng_normal");
+#else
+    ck_assert_int_eq(r.code, 2);
+    ASSERT_HAS(r.err, "not available");
+#endif
+    run_free(&r);
+}
+END_TEST
+#endif
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *lib = tcase_create("model_path");
+    tcase_add_test(lib, path_order_and_dedup);
+    tcase_add_test(lib, find_by_name_path_and_precedence);
+    tcase_add_test(lib, list_has_every_builtin_once);
+    tcase_add_test(lib, suggestions);
+    suite_add_tcase(s, lib);
+#ifdef CLI_HAVE_MODEL_COMMANDS
+    TCase *exe = tcase_create("clbnm");
+    tcase_set_timeout(exe, 300);
+    tcase_add_test(exe, models_lists_builtins_with_params);
+    tcase_add_test(exe, check_good_model);
+    tcase_add_test(exe, check_bad_model_and_levels);
+    tcase_add_test(exe, dropped_in_model_is_found_without_rebuild);
+    tcase_add_test(exe, emit_cl);
+    suite_add_tcase(s, exe);
+#endif
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cli_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
