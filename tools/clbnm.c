@@ -8,10 +8,8 @@ static const cli_command commands[] = {
     {"devices", "list every OpenCL platform and device", cmd_devices},
     {"selftest", "build and run a small kernel on a device and verify its results",
      cmd_selftest},
-#ifdef CLBNM_MODEL_COMMANDS
     {"models", "list the models on the model path with their parameters", cmd_models},
     {"check", "parse and check a model file; print its summary or diagnostics", cmd_check},
-#endif
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -29,7 +27,8 @@ static void print_help(FILE *out)
             "\n"
             "'clbnm COMMAND --help' describes one command. Exit codes: 0 success, 1 bad input,\n"
             "2 usage error, 3 device or OpenCL failure. Environment: CLBNM_DEVICE (default\n"
-            "device), CLBNM_LOG (log level), CLBNM_CACHE_DIR (kernel cache).\n");
+            "device), CLBNM_LOG (log level), CLBNM_CACHE_DIR (kernel cache), CLBNM_MODEL_PATH\n"
+            "(colon-separated model directories searched after the built-in models).\n");
 }
 
 int main(int argc, char **argv)

@@ -39,7 +39,7 @@ int cmd_selftest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
-/* Model subcommands (cli_model.c, cli_emit.c). */
+/* Model subcommands (cli_model.c). */
 struct bnm_model_ir;
 /* Parses "--opt value" or "--opt=value" at argv[*i] (advancing *i past the value).
  * Returns 1 and sets *value when argv[*i] is opt, 0 when it is not, -1 when the value
@@ -49,7 +49,7 @@ int cli_option_value(int argc, char **argv, int *i, const char *opt, const char 
  * levels[i] when levels is non-NULL, else the unit. */
 void cli_print_params(FILE *out, const struct bnm_model_ir *m, const char *indent,
                       const char *const *levels);
-/* --emit-cl: prints the OpenCL C of m with param levels (0 fixed, 1 per-sim,
+/* --emit-cl (cli_emit.c): prints the OpenCL C of m with param levels (0 fixed, 1 per-sim,
  * 2 per-node) to stdout; returns the exit code. */
 int cli_emit_cl(bnm_context *ctx, const struct bnm_model_ir *m, const int *level,
                 const cli_common *common);

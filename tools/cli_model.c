@@ -1,6 +1,7 @@
 /* Helpers shared by the model subcommands (models, check): options and how a model's
  * parameters are shown. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +84,9 @@ void cli_print_params(FILE *out, const bnm_model_ir *m, const char *indent,
         param_cells c;
         param_cells_of(p, &c);
         const char *kind = p->is_const ? "const" : p->regional ? "regional" : "global";
-        fprintf(out, "%s%-*s  %-*s  %-*s  %-8s", indent, wn, p->name, wd, c.def, wb, c.bounds,
-                kind);
+        bool more = levels || p->unit || p->alias;
+        fprintf(out, "%s%-*s  %-*s  %-*s  %-*s", indent, wn, p->name, wd, c.def, wb, c.bounds,
+                more ? 8 : 0, kind);
         if (levels)
             fprintf(out, "  %s", levels[i]);
         else if (p->unit)

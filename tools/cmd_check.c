@@ -24,7 +24,7 @@ static void print_usage(FILE *out)
             "  --per-node P,..     regional params given one value per node\n"
             "  --emit-cl           print the generated OpenCL C instead of the summary;\n"
             "                      required params not listed become per-sim\n"
-            "  --precision P       float or double (default) for --emit-cl\n"
+            "  --precision P       float (default) or double, for --emit-cl\n"
             "  --dir D             also search directory D for MODEL (repeatable)\n"
             "  -h, --help          this help\n");
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential meson ninja-build pkg-config
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-  libclblast-dev libhdf5-dev check librandom123-dev liblapacke-dev libcyaml-dev nettle-dev libzip-dev
+  libclblast-dev libhdf5-dev check librandom123-dev liblapacke-dev libcyaml-dev nettle-dev libzip-dev libyaml-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -110,7 +110,13 @@ static bool is_simple_leaf(const bnm_ir_expr *e)
 static void put_hoisted(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, bnm_abi_level level)
 {
     bnm_cg_buf tb = {0};
+    bool is_bool = bnm_cg_is_bool(e);
+    /* A hoisted condition is stored as a real 1/0 (the node cache holds reals). */
+    if (is_bool)
+        bnm_cg_buf_puts(&tb, "(");
     emit_expr(g, &tb, e, MODE_PLAIN);
+    if (is_bool)
+        bnm_cg_buf_puts(&tb, " ? NMM_ONE : NMM_ZERO)");
     if (tb.failed) {
         g->oom = true;
         bnm_cg_buf_free(&tb);
@@ -144,7 +150,8 @@ static void put_hoisted(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, bnm_abi_lev
         tb.s = NULL;
     }
     bnm_cg_buf_free(&tb);
-    bnm_cg_buf_printf(b, "%s%d", level == BNM_LEVEL_SIM ? "nmm_hs" : "nmm_hn", g->h_slot[k]);
+    bnm_cg_buf_printf(b, "%s%s%d%s", is_bool ? "(" : "", level == BNM_LEVEL_SIM ? "nmm_hs" : "nmm_hn",
+                      g->h_slot[k], is_bool ? " != NMM_ZERO)" : "");
 }
 
 static const char *cl_fn(bnm_ir_builtin fn)
@@ -195,7 +202,7 @@ static void emit_expr(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, emit_mode mod
         return;
     }
     if (mode == MODE_HOIST && (level == BNM_LEVEL_SIM || level == BNM_LEVEL_NODE) &&
-        !bnm_cg_is_bool(e) && !is_simple_leaf(e)) {
+        !is_simple_leaf(e)) {
         put_hoisted(g, b, e, level);
         return;
     }

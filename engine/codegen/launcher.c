@@ -6,6 +6,7 @@
 #include "clbnm/codegen.h"
 #include "clbnm/model_kernel.h"
 #include "codegen_internal.h"
+#include "nmm.h"
 
 enum { B_SEEDS, B_SIMIDX, B_W, B_DELAYS, B_HIST, B_SIMP, B_NODEP, B_NCACHE, B_STATES, B_STATUS,
        B_COUNT_ };
@@ -98,6 +99,29 @@ static char *first_model_line(const char *log, const char *file)
     return NULL;
 }
 
+/* "FILE:LINE:COL: error: MSG" rendered with the model's source line (section 13 format);
+ * NULL when the line does not parse. */
+static char *render_at_model(const bnm_model_ir *ir, const char *first)
+{
+    if (!first || !ir->file_name)
+        return NULL;
+    const char *p = first + strlen(ir->file_name) + 1;
+    int line = 0, col = 0, used = 0;
+    if (sscanf(p, "%d:%d:%n", &line, &col, &used) < 2 || used == 0)
+        return NULL;
+    p += used;
+    while (*p == ' ')
+        p++;
+    if (strncmp(p, "error:", 6) == 0)
+        p += 6;
+    while (*p == ' ')
+        p++;
+    /* The compiler's column is in the generated line, not in the .nmm one: show the
+     * statement's line from its start. */
+    (void)col;
+    return bnm_nmm_render_diag(ir->file_name, ir->source, line, 1, 1, "error", p);
+}
+
 bnm_status bnm_model_kernel_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cache,
                                    const struct bnm_model_ir *ir, const bnm_model_spec *spec,
                                    bnm_model_kernel **out)
@@ -128,12 +152,14 @@ bnm_status bnm_model_kernel_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cac
     st = bnm_program_build(ctx, cl, cache, k->source, NULL, &k->program, &log);
     if (st == BNM_ERR_BUILD) {
         char *first = first_model_line(log, ir->file_name);
+        char *shown = render_at_model(ir, first);
         st = bnm_fail(ctx, BNM_ERR_BUILD,
                       "model %s: the generated OpenCL C did not compile on device '%s'%s%s\n"
-                      "full build log:\n%s",
+                      "%sfull build log:\n%s",
                       ir->name, dev->name, first ? ": " : "", first ? first : "",
-                      log ? log : "(the driver gave no log)");
+                      shown ? shown : "", log ? log : "(the driver gave no log)");
         free(first);
+        free(shown);
         goto fail;
     }
     if (st != BNM_OK)

@@ -1,13 +1,14 @@
 /* Checker of the .nmm front end (nmm-format.md section 12): name resolution, types,
  * structure rules, dependency analysis (let cycles, recursive funcs, transmitted set,
  * levels) and value checks. Units are checked in unitcheck.c. */
+#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "nmm_check.h"
 
 /* ---- symbol table ------------------------------------------------------------------- */
 
@@ -127,20 +128,26 @@ typedef struct cand {
     int line, score;
 } cand;
 
-static void suggest(checker *C, nmm_diag *dg, const char *s, int n, bool functions)
+#define KM(k) (1 << (k))
+#define KM_VALUES (KM(K_PARAM) | KM(K_STATE) | KM(K_LET) | KM(K_COUPLING) | KM(K_INPUT))
+
+/* Adds "did you mean" with up to three names of the kinds in `mask` (K_FUNC adds the
+ * built-ins) within Damerau-Levenshtein distance max(1, len/3), case-only first. */
+static void suggest(checker *C, nmm_diag *dg, const char *s, int n, int mask)
 {
     nmm_file *f = C->f;
-    if (f->nerrors > 200)
-        return;
+    if (f->nerrors > 60)
+        return; /* only the first 50 errors are shown */
     int maxd = n / 3 > 1 ? n / 3 : 1;
     cand best[3];
     int nb = 0;
+    bool functions = (mask & KM(K_FUNC)) != 0;
     int total = f->decls.n + (functions ? BNM_FN_COUNT_ : 0);
     for (int i = 0; i < total; i++) {
         cand c;
         if (i < f->decls.n) {
             nmm_decl *d = f->decls.v[i];
-            if (d->kind == K_ALIAS || d->bad || (d->kind == K_FUNC) != functions)
+            if (d->bad || !(mask & KM(d->kind)))
                 continue;
             c.name = d->name;
             c.kind = nmm_kind_name(d->kind);
@@ -151,12 +158,14 @@ static void suggest(checker *C, nmm_diag *dg, const char *s, int n, bool functio
             c.line = 0;
         }
         int cl = (int)strlen(c.name);
+        if (cl - n > maxd || n - cl > maxd)
+            continue;
         int dist = nmm_damerau(s, n, c.name, cl);
         if (dist > maxd)
             continue;
-        bool case_only = cl == n;
+        bool case_only = cl == n; /* differs from the name only in letter case */
         for (int k = 0; case_only && k < n; k++)
-            if ((s[k] | 32) != (c.name[k] | 32) || !((s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') || s[k] == c.name[k]))
+            if (tolower((unsigned char)s[k]) != tolower((unsigned char)c.name[k]))
                 case_only = false;
         c.score = (case_only ? 0 : 1000) + dist * 10;
         /* insertion into the best three, stable in declaration order */
@@ -359,7 +368,7 @@ static int walk_name(checker *C, wctx *W, nmm_expr *e)
     int di = nmm_lookup(f, s, n);
     if (di < 0) {
         nmm_diag *d = nmm_diag_add(f, NMM_ERROR, e->off, n, "unknown name '%.*s'", n, s);
-        suggest(C, d, s, n, false);
+        suggest(C, d, s, n, is_const_ctx(W) ? 0 : KM_VALUES);
         return TY_ERR;
     }
     nmm_decl *d = f->decls.v[di];
@@ -422,12 +431,16 @@ static int walk_index(checker *C, wctx *W, nmm_expr *e)
     int di = nmm_lookup(f, s, n);
     if (di < 0) {
         const char *what;
-        if (predefined_name(C, e, &what) || (W->func && walk_name(C, W, e) == TY_REAL)) {
+        bool fparam = false;
+        for (int a = 0; W->func && a < W->func->nfparams; a++)
+            if ((int)strlen(W->func->fparams[a]) == n && memcmp(W->func->fparams[a], s, (size_t)n) == 0)
+                fparam = true;
+        if (predefined_name(C, e, &what) || fparam) {
             nmm_diag_add(f, NMM_ERROR, e->off, e->end - e->off, "'%.*s' cannot be indexed", n, s);
             return TY_ERR;
         }
         dg = nmm_diag_add(f, NMM_ERROR, e->off, n, "unknown name '%.*s'", n, s);
-        suggest(C, dg, s, n, false);
+        suggest(C, dg, s, n, KM(K_STATE) | KM(K_LET));
         return TY_ERR;
     }
     nmm_decl *d = f->decls.v[di];
@@ -576,7 +589,7 @@ static int walk_call(checker *C, wctx *W, nmm_expr *e)
     int di = nmm_lookup(f, s, n);
     if (di < 0) {
         dg = nmm_diag_add(f, NMM_ERROR, e->name_off, n, "unknown function '%.*s'", n, s);
-        suggest(C, dg, s, n, true);
+        suggest(C, dg, s, n, KM(K_FUNC));
         walk_args(C, W, e, 0);
         return TY_ERR;
     }
@@ -749,30 +762,60 @@ static void walk_decl(checker *C, nmm_decl *d)
 
 /* ---- dependencies ---------------------------------------------------------------------- */
 
-static int closure(checker *C, nmm_decl *d)
+/* What d reads, through lets, funcs and couplings. Iterative: let chains can be as long
+ * as the file, far deeper than the C stack allows for recursion. */
+static int closure(checker *C, nmm_decl *d0)
 {
-    if (d->flags_done)
-        return d->flags;
-    if (d->visit == 3)
-        return d->dflags; /* in progress: a cycle, reported elsewhere */
-    d->visit = 3;
-    int fl = d->dflags;
-    for (int i = 0; i < d->refs.n; i++) {
-        nmm_decl *r = C->f->decls.v[(intptr_t)d->refs.v[i]];
+    if (d0->flags_done)
+        return d0->flags;
+    nmm_file *f = C->f;
+    if (!C->cstack) {
+        C->cstack = nmm_alloc(&f->arena, sizeof(nmm_decl *) * (size_t)(f->decls.n + 1));
+        C->cpos = nmm_alloc(&f->arena, sizeof(int) * (size_t)(f->decls.n + 1));
+    }
+    nmm_decl **st = C->cstack;
+    int *pos = C->cpos;
+    int sp = 0;
+    st[0] = d0;
+    pos[0] = 0;
+    d0->visit = 3;
+    d0->flags = d0->dflags;
+    while (sp >= 0) {
+        nmm_decl *d = st[sp];
+        if (pos[sp] >= d->refs.n) {
+            d->visit = 0;
+            d->flags_done = true;
+            sp--;
+            if (sp >= 0)
+                st[sp]->flags |= d->flags | (d->kind == K_COUPLING ? DEP_COUPLING : 0);
+            continue;
+        }
+        nmm_decl *r = f->decls.v[(intptr_t)d->refs.v[pos[sp]++]];
+        int own = r->kind == K_COUPLING ? DEP_COUPLING : 0;
         switch (r->kind) {
-        case K_STATE: fl |= DEP_STATE; break;
-        case K_COUPLING: fl |= DEP_COUPLING | closure(C, r); break;
-        case K_INPUT: fl |= DEP_INPUT; break;
-        case K_PARAM: fl |= DEP_PARAM; break;
+        case K_STATE: d->flags |= DEP_STATE; break;
+        case K_INPUT: d->flags |= DEP_INPUT; break;
+        case K_PARAM: d->flags |= DEP_PARAM; break;
+        case K_COUPLING:
         case K_LET:
-        case K_FUNC: fl |= closure(C, r); break;
-        default: break;
+        case K_FUNC:
+            if (r->flags_done)
+                d->flags |= r->flags | own;
+            else if (r->visit == 3)
+                d->flags |= r->dflags | own; /* a cycle, reported elsewhere */
+            else {
+                r->visit = 3;
+                r->flags = r->dflags;
+                sp++;
+                st[sp] = r;
+                pos[sp] = 0;
+            }
+            break;
+        default:
+            break;
         }
     }
-    d->visit = 0;
-    d->flags = fl;
-    d->flags_done = true;
-    return fl;
+    return d0->flags;
 }
 
 int nmm_closure(checker *C, nmm_decl *d) { return closure(C, d); }
@@ -846,7 +889,8 @@ static void let_succ(checker *C, nmm_decl *d, nmm_vec *out, int stamp, int depth
                 rd->uvisit = -stamp;
                 nmm_vec_push(&C->f->arena, out, (void *)(intptr_t)r);
             }
-        } else if (rd->kind == K_FUNC && !rd->bad) {
+        } else if (rd->kind == K_FUNC && !rd->bad && rd->uvisit != -stamp) {
+            rd->uvisit = -stamp;
             let_succ(C, rd, out, stamp, depth + 1);
         }
     }
@@ -912,10 +956,17 @@ static void check_let_cycles(checker *C)
                 nmm_decl *h = f->decls.v[cyc[0]];
                 nmm_diag *dg = nmm_diag_add(f, NMM_ERROR, h->name_off, h->name_len,
                                             "lets form a cycle: %s", path);
-                for (int q = 1; q < nc; q++) {
+                for (int q = 0; q < nc; q++) {
                     nmm_decl *a = f->decls.v[cyc[q]], *b = f->decls.v[cyc[(q + 1) % nc]];
-                    nmm_diag_extra(f, dg, "note: '%s' (line %d) is computed from '%s'", a->name,
-                                   a->line, b->name);
+                    bool direct = false;
+                    for (int k = 0; k < a->refs.n && !direct; k++)
+                        direct = f->decls.v[(intptr_t)a->refs.v[k]] == b;
+                    if (!direct)
+                        nmm_diag_extra(f, dg, "note: '%s' (line %d) reads '%s' through a func", a->name,
+                                       a->line, b->name);
+                    else if (q > 0) /* the first edge is on the line shown */
+                        nmm_diag_extra(f, dg, "note: '%s' (line %d) is computed from '%s'", a->name,
+                                       a->line, b->name);
                 }
                 nmm_diag_extra(f, dg, "help: a quantity that depends on itself needs a state and "
                                "a 'd/dt'");
@@ -936,7 +987,7 @@ static void check_let_cycles(checker *C)
 /* Path from let d to a coupling through lets and funcs, as "a (line 3) -> b (line 2) -> c". */
 static bool coupling_path(checker *C, nmm_decl *d, char *buf, size_t n, size_t *len, int depth)
 {
-    if (depth > 64)
+    if (depth > 64 || ++C->path_steps > 100000)
         return false;
     if (d->kind == K_COUPLING) {
         *len += (size_t)snprintf(buf + *len, n - *len, "%s", d->name);
@@ -1035,14 +1086,14 @@ static void forbid(checker *C, const nmm_expr *e, int mask, const char *ctx_what
 
 /* ---- statements ----------------------------------------------------------------------- */
 
-static nmm_decl *lookup_ref(checker *C, int off, int len, bool report)
+static nmm_decl *lookup_ref(checker *C, int off, int len, int report)
 {
     nmm_file *f = C->f;
     int di = nmm_lookup(f, f->src + off, len);
     if (di < 0) {
         if (report) {
             nmm_diag *dg = nmm_diag_add(f, NMM_ERROR, off, len, "unknown name '%.*s'", len, f->src + off);
-            suggest(C, dg, f->src + off, len, false);
+            suggest(C, dg, f->src + off, len, report);
         }
         return NULL;
     }
@@ -1063,7 +1114,7 @@ static void check_ddts(checker *C)
     nmm_file *f = C->f;
     for (int i = 0; i < f->ddts.n; i++) {
         nmm_ddt *dd = f->ddts.v[i];
-        nmm_decl *d = lookup_ref(C, dd->name_off, dd->name_len, true);
+        nmm_decl *d = lookup_ref(C, dd->name_off, dd->name_len, KM(K_STATE));
         wctx W;
         memset(&W, 0, sizeof W);
         W.where = W_EXPR;
@@ -1094,7 +1145,8 @@ static void check_ddts(checker *C)
     }
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
-        if (d->kind == K_STATE && d->ddt < 0 && !d->bad) {
+        /* after a syntax error the missing d/dt is most likely the line that failed */
+        if (d->kind == K_STATE && d->ddt < 0 && !d->bad && f->syntax_errors == 0) {
             nmm_diag *dg = nmm_diag_add(f, NMM_ERROR, d->name_off, d->name_len,
                                         "state '%s' has no 'd/dt %s = ...'", d->name, d->name);
             nmm_diag_extra(f, dg, "help: every state needs exactly one 'd/dt'; a quantity without "
@@ -1109,7 +1161,7 @@ static void check_noises(checker *C)
     for (int i = 0; i < f->noises.n; i++) {
         nmm_noise *nz = f->noises.v[i];
         for (int k = 0; k < nz->nnames; k++) {
-            nmm_decl *d = lookup_ref(C, nz->name_off[k], nz->name_len[k], true);
+            nmm_decl *d = lookup_ref(C, nz->name_off[k], nz->name_len[k], KM(K_STATE));
             if (!d)
                 continue;
             if (d->kind != K_STATE) {
@@ -1141,7 +1193,8 @@ static void check_outputs(checker *C)
     nmm_file *f = C->f;
     for (int i = 0; i < f->outputs.n; i++) {
         nmm_nameref *r = f->outputs.v[i];
-        nmm_decl *d = lookup_ref(C, r->off, r->len, true);
+        nmm_decl *d = lookup_ref(C, r->off, r->len,
+                                  KM(K_STATE) | KM(K_LET) | KM(K_COUPLING) | KM(K_INPUT));
         if (!d)
             continue;
         d->used = true;
@@ -1151,14 +1204,12 @@ static void check_outputs(checker *C)
             nmm_diag_extra(f, dg, "help: record states, lets, couplings or inputs");
             continue;
         }
-        for (int k = 0; k < i; k++) {
-            nmm_nameref *q = f->outputs.v[k];
-            if (q->len == r->len && memcmp(f->src + q->off, f->src + r->off, (size_t)r->len) == 0) {
-                nmm_diag *dg = nmm_diag_add(f, NMM_WARNING, r->off, r->len,
-                                            "'%s' is listed twice in 'output'", d->name);
-                nmm_diag_extra(f, dg, "note: first listed at line %d", q->line);
-                break;
-            }
+        if (d->out_line) {
+            nmm_diag *dg = nmm_diag_add(f, NMM_WARNING, r->off, r->len,
+                                        "'%s' is listed twice in 'output'", d->name);
+            nmm_diag_extra(f, dg, "note: first listed at line %d", d->out_line);
+        } else {
+            d->out_line = r->line;
         }
     }
     for (int i = 0; i < f->bolds.n; i++) {
@@ -1168,7 +1219,7 @@ static void check_outputs(checker *C)
             nmm_diag_extra(f, dg, "note: 'bold' names one state or let, at most once");
             continue;
         }
-        nmm_decl *d = lookup_ref(C, r->off, r->len, true);
+        nmm_decl *d = lookup_ref(C, r->off, r->len, KM(K_STATE) | KM(K_LET));
         if (!d)
             continue;
         d->used = true;
@@ -1243,6 +1294,8 @@ static void check_values(checker *C)
     nmm_file *f = C->f;
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
+        if (d->incomplete || d->bad)
+            continue;
         if (d->kind == K_PARAM) {
             double v = 0, lo = 0, hi = 0;
             bool has_v = d->def && is_constant(d->def) && nmm_fold_report(C, d->def, &v);
@@ -1324,7 +1377,7 @@ static void warn_unused(checker *C)
     nmm_file *f = C->f;
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
-        if (d->used || d->bad || d->kind == K_STATE || d->kind == K_ALIAS)
+        if (d->used || d->bad || d->incomplete || d->kind == K_STATE || d->kind == K_ALIAS)
             continue;
         if (d->kind == K_PARAM && d->alias >= 0 && ((nmm_decl *)f->decls.v[d->alias])->used)
             continue;
@@ -1347,7 +1400,7 @@ void nmm_check(nmm_file *f)
     declare_all(C);
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
-        if (!d->bad)
+        if (!d->bad && !d->incomplete)
             walk_decl(C, d);
     }
     check_ddts(C);
@@ -1360,7 +1413,9 @@ void nmm_check(nmm_file *f)
     /* levels: initial values and noise amplitudes are computed before the step loop */
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
-        if (d->kind == K_STATE && d->init && !d->bad)
+        if (d->incomplete || d->bad)
+            continue;
+        if (d->kind == K_STATE && d->init)
             forbid(C, d->init, DEP_STATE | DEP_COUPLING | DEP_INPUT | DEP_T,
                    "an initial value", "initial values are computed per node before the first step "
                    "from params only");
@@ -1379,11 +1434,16 @@ void nmm_check(nmm_file *f)
     /* couplings read states and lets of the sources, never another coupling */
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
-        if (d->kind == K_COUPLING && d->expr && !d->bad)
+        if (d->kind == K_COUPLING && d->expr && !d->bad && !d->incomplete)
             forbid(C, d->expr, DEP_COUPLING, "a coupling",
                    "couplings are computed from states and lets without coupling; combine couplings "
                    "in a let");
     }
+    if (C->fic)
+        for (int m = 0; m < 2; m++)
+            if (C->fic->rec[m].measure)
+                forbid(C, C->fic->rec[m].measure, DEP_T | DEP_INPUT, "a fic measure",
+                       "the measure is a per-node function of states, lets, couplings and params");
     check_values(C);
     if (f->nerrors == 0 && !C->recursive)
         nmm_check_units(C);

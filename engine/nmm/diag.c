@@ -13,6 +13,8 @@
 #include "nmm_internal.h"
 
 #define NMM_MAX_ERRORS 50
+#define NMM_MAX_WARNINGS 100
+#define NMM_MAX_RENDER (4 << 20) /* bytes: very long lines times many diagnostics */
 
 typedef struct sbuf {
     char *s;
@@ -224,12 +226,10 @@ static int line_end(const nmm_file *f, int li)
 
 nmm_diag *nmm_diag_add(nmm_file *f, nmm_sev sev, int off, int len, const char *fmt, ...)
 {
-    static nmm_diag sink; /* beyond the cap diagnostics are dropped */
-    if (f->diags.n >= 2000) {
-        memset(&sink, 0, sizeof sink);
+    if (f->diags.n >= 2000) { /* beyond the cap diagnostics are counted, not kept */
         if (sev == NMM_ERROR)
             f->nerrors++;
-        return &sink;
+        return nmm_alloc(&f->arena, sizeof(nmm_diag)); /* msg NULL: extras are ignored */
     }
     nmm_diag *d = nmm_alloc(&f->arena, sizeof *d);
     d->sev = sev;
@@ -305,7 +305,7 @@ char *nmm_render_all(nmm_file *f)
     nmm_diag **v = (nmm_diag **)f->diags.v;
     if (n > 1)
         qsort(v, (size_t)n, sizeof *v, diag_cmp);
-    int shown_errors = 0, shown = 0;
+    int shown_errors = 0, shown_warnings = 0, shown = 0;
     for (int i = 0; i < n; i++) {
         nmm_diag *d = v[i];
         /* unused-name warnings are mostly noise while the file has errors */
@@ -318,6 +318,20 @@ char *nmm_render_all(nmm_file *f)
                       NMM_MAX_ERRORS);
             break;
         }
+        if (d->sev != NMM_ERROR && shown_warnings == NMM_MAX_WARNINGS) {
+            shown_warnings++;
+            sb_printf(&b, "%s: note: more than %d warnings; the rest are not shown\n", f->file_name,
+                      NMM_MAX_WARNINGS);
+            continue;
+        }
+        if (d->sev != NMM_ERROR && shown_warnings > NMM_MAX_WARNINGS)
+            continue;
+        if (b.n > NMM_MAX_RENDER) {
+            sb_printf(&b, "%s: note: further diagnostics omitted\n", f->file_name);
+            break;
+        }
+        if (d->sev != NMM_ERROR)
+            shown_warnings++;
         if (shown++ > 0)
             sb_puts(&b, "\n");
         if (d->sev == NMM_ERROR)

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "check.h"
+#include "nmm_check.h"
 
 enum {
     KEY_MEASURE, KEY_TARGET, KEY_EFFECT, KEY_METHOD, KEY_RANGE, KEY_FALLBACK, KEY_TOL, KEY_WINDOW,
@@ -281,7 +281,8 @@ void nmm_check_fic(checker *C)
         }
         if (!recs[plan->method] && (recs[0] || recs[1])) {
             nmm_diag *d = nmm_diag_add(f, NMM_ERROR, it->e->off, it->e->end - it->e->off,
-                                       "the default method '%s' has no record", key_names[plan->method ? KEY_ITER : KEY_STEADY]);
+                                       "the default method '%s' has no record",
+                                       key_names[plan->method ? KEY_ITER : KEY_STEADY]);
             nmm_diag_extra(f, d, "help: add '%s = (...)' to the block",
                            key_names[plan->method ? KEY_ITER : KEY_STEADY]);
         }

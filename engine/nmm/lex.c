@@ -2,6 +2,8 @@
  * helpful errors for spellings borrowed from other languages. */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,9 +83,16 @@ static nmm_tok_kind last_kind(const lexer *L)
     return L->toks.n ? ((nmm_tok *)L->toks.v[L->toks.n - 1])->kind : T_NL;
 }
 
-static void lex_error(lexer *L, int off, int len, const char *help, const char *fmt, const char *arg)
+static void lex_error(lexer *L, int off, int len, const char *help, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void lex_error(lexer *L, int off, int len, const char *help, const char *fmt, ...)
 {
-    nmm_diag *d = nmm_diag_add(L->f, NMM_ERROR, off, len, fmt, arg);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    nmm_diag *d = nmm_diag_add(L->f, NMM_ERROR, off, len, "%s", msg);
     if (help)
         nmm_diag_extra(L->f, d, "help: %s", help);
     emit(L, T_ERROR, off, len);

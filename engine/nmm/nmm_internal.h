@@ -83,6 +83,7 @@ typedef struct nmm_expr {
     int idx;               /* E_INDEX */
     struct nmm_expr **args;
     int nargs;
+    int depth;             /* height of the tree below, bounded by NMM_MAX_TREE */
     nmm_rkind rk;
     int ref;               /* R_DECL: decl index; R_FPARAM: param index; R_BUILTIN: fn */
 } nmm_expr;
@@ -117,6 +118,7 @@ typedef struct nmm_decl {
     int ddt;        /* index of its d/dt statement, -1 */
     int noise;      /* index of its noise statement, -1 */
     bool used;
+    int out_line;   /* line of its first listing in `output`, 0 if none */
     nmm_vec refs;   /* decl indices (as intptr) read by its expression(s) */
     int dflags;     /* DEP_* read directly (t, ...) */
     int flags;      /* DEP_* closure, valid when flags_done */
@@ -124,6 +126,7 @@ typedef struct nmm_decl {
     int uvisit;        /* 0 not inferred, 1 in progress, 2 done */
     int visit;      /* DFS mark */
     bool flags_done, in_cycle, bad;
+    bool incomplete; /* its statement failed to parse: name known, parts missing */
 } nmm_decl;
 
 typedef struct nmm_ddt {
@@ -181,7 +184,9 @@ typedef struct nmm_diag {
 typedef struct nmm_file {
     nmm_arena arena;
     const char *file_name;
-    const char *src; /* BOM stripped; may contain NUL bytes */
+    const char *orig; /* the text as given (BOM included) */
+    size_t orig_len;
+    const char *src;  /* BOM stripped; may contain NUL bytes */
     int len;
     int *line_start;
     int nlines;
@@ -192,6 +197,7 @@ typedef struct nmm_file {
 
     nmm_vec diags;
     int nerrors;
+    int syntax_errors; /* errors from the lexer and parser */
 
     /* parsed statements */
     int model_off, model_len, model_count;
@@ -251,6 +257,7 @@ bool nmm_tok_is(const nmm_file *f, int off, int len, const char *word);
 int nmm_builtin_lookup(const char *s, int len); /* bnm_ir_builtin or -1 */
 int nmm_damerau(const char *a, int la, const char *b, int lb);
 
-#define NMM_MAX_DEPTH 200
+#define NMM_MAX_DEPTH 200 /* nesting of parentheses, calls and prefix operators */
+#define NMM_MAX_TREE 500  /* height of one expression tree */
 
 #endif

@@ -54,16 +54,13 @@ static nmm_diag *perr(parser *P, const nmm_tok *t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static nmm_diag *perr(parser *P, const nmm_tok *t, const char *fmt, ...)
 {
-    static nmm_diag sink;
-    if (P->fail) {
-        memset(&sink, 0, sizeof sink);
-        return &sink;
+    /* a second error in one statement, or one after a lexer error, is not reported; the
+     * caller still gets a diagnostic to decorate, which nobody sees */
+    if (P->fail || t->kind == T_ERROR) {
+        P->fail = true;
+        return nmm_alloc(&P->f->arena, sizeof(nmm_diag));
     }
     P->fail = true;
-    if (t->kind == T_ERROR) { /* the lexer already said why */
-        memset(&sink, 0, sizeof sink);
-        return &sink;
-    }
     char tmp[512];
     va_list ap;
     va_start(ap, fmt);
@@ -95,6 +92,23 @@ static nmm_expr *new_expr(parser *P, nmm_ekind k, int off, int end)
 }
 
 static nmm_expr *parse_expr(parser *P);
+
+/* Sets e's height from its children; long left-leaning chains such as a+b+c+... do not
+ * recurse in the parser but do in every later pass, so their height is bounded too. */
+static nmm_expr *height(parser *P, nmm_expr *e)
+{
+    int h = 0;
+    for (int i = 0; i < e->nargs; i++)
+        if (e->args[i]->depth + 1 > h)
+            h = e->args[i]->depth + 1;
+    e->depth = h;
+    if (h > NMM_MAX_TREE) {
+        nmm_tok t = {.kind = T_IDENT, .off = e->off, .len = 1};
+        perr(P, &t, "expression too large: more than %d nested operations", NMM_MAX_TREE);
+        return NULL;
+    }
+    return e;
+}
 
 static bool enter(parser *P)
 {
@@ -164,7 +178,7 @@ static nmm_expr *parse_post(parser *P)
             e->op_len = e->end - e->op_off;
             e->args = (nmm_expr **)args.v;
             e->nargs = args.n;
-            return e;
+            return height(P, e);
         }
         if (kind(P) == T_LBRACK) {
             nmm_tok *lb = cur(P);
@@ -224,7 +238,10 @@ static nmm_expr *parse_pow(parser *P)
     if (kind(P) == T_CARET) {
         nmm_tok *op = cur(P);
         advance(P);
+        if (!enter(P))
+            return NULL;
         nmm_expr *ex = parse_unary(P);
+        P->depth--;
         if (!ex)
             return NULL;
         nmm_expr *e = new_expr(P, E_BIN, base->off, ex->end);
@@ -235,7 +252,7 @@ static nmm_expr *parse_pow(parser *P)
         e->args[0] = base;
         e->args[1] = ex;
         e->nargs = 2;
-        return e;
+        return height(P, e);
     }
     return base;
 }
@@ -257,8 +274,11 @@ static nmm_expr *parse_unary(parser *P)
         r->args = nmm_alloc(&P->f->arena, sizeof(nmm_expr *));
         r->args[0] = a;
         r->nargs = 1;
+        r = height(P, r);
     } else {
+        P->depth--; /* only prefix operators count as nesting */
         r = parse_pow(P);
+        P->depth++;
     }
     P->depth--;
     return r;
@@ -274,7 +294,7 @@ static nmm_expr *bin(parser *P, nmm_tok *op, nmm_expr *a, nmm_expr *b)
     e->args[0] = a;
     e->args[1] = b;
     e->nargs = 2;
-    return e;
+    return height(P, e);
 }
 
 static nmm_expr *parse_prod(parser *P)
@@ -348,8 +368,11 @@ static nmm_expr *parse_not(parser *P)
         r->args = nmm_alloc(&P->f->arena, sizeof(nmm_expr *));
         r->args[0] = a;
         r->nargs = 1;
+        r = height(P, r);
     } else {
+        P->depth--;
         r = parse_cmp(P);
+        P->depth++;
     }
     P->depth--;
     return r;
@@ -456,6 +479,9 @@ static nmm_decl *new_decl(parser *P, nmm_dkind k, int name_off, int name_len, in
     d->index = -1;
     const char *c = P->f->line_comment[d->line - 1];
     d->doc = c && c[0] ? c : NULL;
+    /* pushed at once so later statements resolve the name even if this one fails */
+    d->incomplete = k != K_ALIAS;
+    nmm_vec_push(&P->f->arena, &P->f->decls, d);
     return d;
 }
 
@@ -478,6 +504,7 @@ static void stmt_param(parser *P, int stmt_off)
     if (!parse_name(P, &off, &len, "a param name"))
         return;
     nmm_decl *d = new_decl(P, K_PARAM, off, len, stmt_off);
+    int pidx = P->f->decls.n - 1;
     if (!parse_unit(P, d))
         return;
     if (kind(P) == T_EQ) {
@@ -511,6 +538,10 @@ static void stmt_param(parser *P, int stmt_off)
             if (!parse_name(P, &alias_off, &alias_len, "an alias name after 'aka'"))
                 return;
             continue;
+        } else if (is_word(P, t, "in")) {
+            nmm_diag *dg = perr(P, t, "'in' after the param's flags");
+            nmm_diag_extra(P->f, dg, "help: write 'param NAME [unit] = value in [lo, hi] flags...'");
+            return;
         } else {
             nmm_diag *dg = perr(P, t, "unknown param flag '%.*s'", t->len, P->f->src + t->off);
             int best = -1, bd = 99;
@@ -534,13 +565,12 @@ static void stmt_param(parser *P, int stmt_off)
         *flag = true;
         advance(P);
     }
-    nmm_vec_push(&P->f->arena, &P->f->decls, d);
+    d->incomplete = false;
     if (alias_len) {
         nmm_decl *a = new_decl(P, K_ALIAS, alias_off, alias_len, stmt_off);
         a->doc = NULL;
-        a->alias = P->f->decls.n - 1;
-        d->alias = P->f->decls.n;
-        nmm_vec_push(&P->f->arena, &P->f->decls, a);
+        a->alias = pidx;
+        d->alias = P->f->decls.n - 1;
     }
 }
 
@@ -566,7 +596,7 @@ static void stmt_state(parser *P, int stmt_off)
         if (!parse_range(P, &d->blo, &d->bhi))
             return;
     }
-    nmm_vec_push(&P->f->arena, &P->f->decls, d);
+    d->incomplete = false;
 }
 
 static void stmt_simple(parser *P, int stmt_off, nmm_dkind k, const char *what)
@@ -579,7 +609,7 @@ static void stmt_simple(parser *P, int stmt_off, nmm_dkind k, const char *what)
         return;
     if (!(d->expr = parse_expr(P)))
         return;
-    nmm_vec_push(&P->f->arena, &P->f->decls, d);
+    d->incomplete = false;
 }
 
 static void stmt_func(parser *P, int stmt_off)
@@ -616,7 +646,7 @@ static void stmt_func(parser *P, int stmt_off)
     d->fparam_off = nmm_alloc(&P->f->arena, sizeof(int) * (size_t)names.n);
     for (int i = 0; i < names.n; i++)
         d->fparam_off[i] = (int)(intptr_t)offs.v[i];
-    nmm_vec_push(&P->f->arena, &P->f->decls, d);
+    d->incomplete = false;
 }
 
 static void name_list(parser *P, nmm_vec *out, const char *what)
@@ -763,10 +793,12 @@ static void statement(parser *P)
         dd->off = so;
         dd->line = nmm_line_of(f, so);
         dd->decl = -1;
-        if (!parse_name(P, &dd->name_off, &dd->name_len, "a state name after 'd/dt'") ||
-            !expect(P, T_EQ, "'='") || !(dd->expr = parse_expr(P)))
+        if (!parse_name(P, &dd->name_off, &dd->name_len, "a state name after 'd/dt'"))
             return;
         nmm_vec_push(&f->arena, &f->ddts, dd);
+        if (!expect(P, T_EQ, "'='"))
+            return;
+        dd->expr = parse_expr(P);
         return;
     }
     if (t->kind == T_ERROR) {
@@ -867,8 +899,6 @@ static void statement(parser *P)
         name_list(P, &names, "a state name");
         if (P->fail)
             return;
-        if (!expect(P, T_TILDE, "'~' and the noise amplitude") || !(nz->expr = parse_expr(P)))
-            return;
         nz->nnames = names.n;
         nz->name_off = nmm_alloc(&f->arena, sizeof(int) * (size_t)names.n);
         nz->name_len = nmm_alloc(&f->arena, sizeof(int) * (size_t)names.n);
@@ -877,6 +907,8 @@ static void statement(parser *P)
             nz->name_len[i] = ((nmm_nameref *)names.v[i])->len;
         }
         nmm_vec_push(&f->arena, &f->noises, nz);
+        if (expect(P, T_TILDE, "'~' and the noise amplitude"))
+            nz->expr = parse_expr(P);
     } else if (is_word(P, t, "output")) {
         name_list(P, &f->outputs, "a name to record");
     } else if (is_word(P, t, "bold")) {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check.h"
+#include "nmm_check.h"
 
 typedef struct ucx {
     checker *C;
@@ -295,6 +295,8 @@ static nmm_unit infer(ucx *X, const nmm_expr *e)
 {
     checker *C = X->C;
     nmm_file *f = C->f;
+    if (++C->unit_steps > 2000000)
+        return unknown(); /* pathological func nesting: stop checking, never hang */
     switch (e->kind) {
     case E_NUM:
         return e->num == 0 ? unknown() : nmm_unit_one(); /* 0 fits any unit */
@@ -389,24 +391,49 @@ static void check_against(ucx *X, const nmm_expr *e, const nmm_unit *want, const
     explain(X, d, got, want, e, NULL);
 }
 
+static void check_let_unit(checker *C, nmm_decl *d)
+{
+    nmm_file *f = C->f;
+    if (d->uvisit == 2 && !d->has_unit)
+        return;
+    ucx X = {.C = C, .owner = d};
+    bool had = d->has_unit;
+    d->has_unit = false; /* infer the expression itself */
+    nmm_unit got = decl_unit(&X, d);
+    d->has_unit = had;
+    if (had)
+        check_against(&X, d->expr, &d->unit, &got, nmm_printf(&f->arena, "'%s' is declared", d->name),
+                      d->unit_off, d->unit_len);
+}
+
 void nmm_check_units(checker *C)
 {
     nmm_file *f = C->f;
+    /* lets and couplings in dependency order (lets without coupling, couplings, the other
+     * lets), so inferring one never recurses down a long chain of others */
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 1) {
+            for (int i = 0; i < f->decls.n; i++) {
+                nmm_decl *d = f->decls.v[i];
+                if (d->kind == K_COUPLING && d->expr)
+                    check_let_unit(C, d);
+            }
+            continue;
+        }
+        for (int k = 0; k < C->nlet_order; k++) {
+            nmm_decl *d = f->decls.v[C->let_order[k]];
+            bool uses_c = (nmm_closure(C, d) & DEP_COUPLING) != 0;
+            if (d->expr && uses_c == (pass == 2))
+                check_let_unit(C, d);
+        }
+    }
     nmm_unit tu = nmm_unit_time(f->time_unit);
     char tus[8];
     nmm_unit_str(&tu, tus, sizeof tus);
     for (int i = 0; i < f->decls.n; i++) {
         nmm_decl *d = f->decls.v[i];
         ucx X = {.C = C, .owner = d};
-        if ((d->kind == K_LET || d->kind == K_COUPLING) && d->expr) {
-            bool had = d->has_unit;
-            d->has_unit = false; /* infer the expression itself */
-            nmm_unit got = decl_unit(&X, d);
-            d->has_unit = had;
-            if (had)
-                check_against(&X, d->expr, &d->unit, &got,
-                              nmm_printf(&f->arena, "'%s' is declared", d->name), d->unit_off, d->unit_len);
-        } else if (d->kind == K_FUNC && d->expr && d->nfparams <= 16) {
+        if (d->kind == K_FUNC && d->expr && d->nfparams <= 16) {
             /* bodies are checked per call; an uncalled func still gets its closed parts checked */
             if (!d->used) {
                 nmm_unit env[16];
@@ -441,9 +468,13 @@ void nmm_check_units(checker *C)
         if (!s->has_unit)
             continue;
         nmm_unit want = nmm_unit_mul(&s->unit, &tu, -1);
-        check_against(&X, dd->expr, &want, &got,
-                      nmm_printf(&f->arena, "d/dt %s needs the unit of '%s' per %s,", s->name, s->name, tus),
-                      0, 0);
+        if (got.known && !nmm_unit_equal(&want, &got)) {
+            nmm_diag *d = nmm_diag_add(f, NMM_ERROR, dd->expr->off, dd->expr->end - dd->expr->off,
+                                       "d/dt %s needs unit [%s] (the unit of '%s' per %s), but the "
+                                       "right-hand side has unit [%s]", s->name, ustr(C, &want),
+                                       s->name, tus, ustr(C, &got));
+            explain(&X, d, &got, &want, dd->expr, NULL);
+        }
     }
     for (int i = 0; i < f->noises.n; i++) {
         nmm_noise *nz = f->noises.v[i];

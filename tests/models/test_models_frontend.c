@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clbnm/clbnm.h"
+#include "clbnm/context.h"
 #include "clbnm/model.h"
 #include "ir.h"
 #include "reference.h"

@@ -42,6 +42,16 @@ bnm_status bnm_interp_eval(bnm_context *ctx, const bnm_interp *ip, int sim,
                            const double *states, double t, double *couplings_out,
                            double *lets_out);
 
+/* Initial states of a batch from the model's `state` declarations (nmm-format.md 3,
+ * 10.7): expressions evaluated per (simulation, node) in double with the batch's params;
+ * `uniform(a, b)` = a + (b - a)*u and `normal(m, s)` = m + s*z with u, z drawn at step 0,
+ * stream bnm_rng_stream_init(state), the simulation's seed and noise id (engine/rng/RNG.md
+ * 3). data is read as for set_data except data->states, which is ignored.
+ * states_out: [n_sims][n_states][N]. */
+bnm_status bnm_model_initial_states(bnm_context *ctx, const struct bnm_model_ir *ir,
+                                    const bnm_model_spec *spec, const bnm_model_data *data,
+                                    double *states_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* Shared state of the checker passes (check.c, fic.c, unitcheck.c). */
-#ifndef CLBNM_NMM_CHECK_H
-#define CLBNM_NMM_CHECK_H
+#ifndef CLBNM_NMM_NMM_CHECK_H
+#define CLBNM_NMM_NMM_CHECK_H
 
 #include "nmm_internal.h"
 
@@ -26,7 +26,7 @@ typedef struct wctx {
     const nmm_expr *top_init;
     const char *what; /* for constant-expression errors */
     bool in_sum, has_sum, saw_t;
-    nmm_expr *anc[NMM_MAX_DEPTH * 3 + 16];
+    nmm_expr *anc[NMM_MAX_TREE + 16];
     int nanc;
 } wctx;
 
@@ -54,6 +54,10 @@ typedef struct checker {
     int *let_order;      /* decl indices of lets, dependencies first */
     int nlet_order;
     bool recursive;
+    nmm_decl **cstack; /* closure(): explicit DFS stack */
+    int *cpos;
+    long path_steps; /* bounds the search for a D7 note */
+    long unit_steps; /* bounds unit inference, which inlines funcs */
     nmm_fic_plan *fic; /* NULL when the model has no (valid) fic block */
 } checker;
 
