@@ -10,6 +10,11 @@ static const cli_command commands[] = {
      cmd_selftest},
     {"models", "list the models on the model path with their parameters", cmd_models},
     {"check", "parse and check a model file; print its summary or diagnostics", cmd_check},
+    {"simulate", "run the batch of simulations a run file describes; write one HDF5 file",
+     cmd_simulate},
+    {"bench", "run standard timed workloads and print throughput", cmd_bench},
+    {"report", "draw the standard figures (PNG) of a simulate file or optimize folder",
+     cmd_report},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -38,6 +38,9 @@ int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Model subcommands (cli_model.c). */
 struct bnm_model_ir;

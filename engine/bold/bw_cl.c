@@ -112,7 +112,7 @@ const char bnm_bold_cl_source[] =
     "    n.x = nmm_bw_add(s.x, h * (z - NMM_BW_KAPPA * s.x - NMM_BW_GAMMA * s.df), &n.cx);\n"
     "    n.df = nmm_bw_add(s.df, h * n.x, &n.cdf);\n"
     "    /* f - nu^(1/alpha), old f and old nu */\n"
-    "    n.dnu = nmm_bw_add(s.dnu, ht * (n.df - nmm_bw_powm1(s.dnu, (nmm_real)3.125f)), &n.cdnu);\n"
+    "    n.dnu = nmm_bw_add(s.dnu, ht * (s.df - nmm_bw_powm1(s.dnu, (nmm_real)3.125f)), &n.cdnu);\n"
     "    /* f (1 - (1-rho)^(1/f)) / rho - 1, old f */\n"
     "    const nmm_real g = (-NMM_BW_OMR * expm1(-NMM_BW_LN_OMR * s.df / f)\n"
     "                        - s.df * expm1(NMM_BW_LN_OMR / f)) / NMM_BW_RHO;\n"

@@ -37,9 +37,30 @@ void bnm_model_abi_destroy(bnm_model_abi *abi)
     }
     free(abi->entries);
     free(abi->transmit);
+    for (int k = 0; k < abi->n_docs; k++)
+        free(abi->docs[k]);
+    for (int k = 0; k < abi->n_cites; k++)
+        free(abi->cites[k]);
+    free(abi->docs);
+    free(abi->cites);
+    free(abi->file_name);
     free(abi->model_name);
     free(abi->kernel_name);
     free(abi);
+}
+
+/* Copies n strings; false on no memory (the copies made so far are counted in *n_out). */
+static bool copy_strings(char *const *src, int n, char ***out, int *n_out)
+{
+    *out = calloc((size_t)n + 1, sizeof **out);
+    if (!*out)
+        return false;
+    for (int k = 0; k < n; k++) {
+        if (!((*out)[k] = dup_str(src[k])))
+            return false;
+        *n_out = k + 1;
+    }
+    return true;
 }
 
 static bnm_abi_entry *add(bnm_model_abi *abi, bnm_abi_kind kind, const char *prefix,
@@ -71,7 +92,12 @@ bnm_status bnm_model_abi_create(bnm_context *ctx, const struct bnm_model_ir *ir,
     abi->entries = calloc((size_t)total + 1, sizeof *abi->entries);
     abi->transmit = calloc((size_t)ir->n_transmit + 1, sizeof *abi->transmit);
     abi->model_name = dup_str(ir->name);
-    abi->kernel_name = dup_str("nmm_integrate");
+    abi->kernel_name = mangle("nmm_", ir->name);
+    if (abi->kernel_name) {
+        char *full = mangle(abi->kernel_name, "_integrate");
+        free(abi->kernel_name);
+        abi->kernel_name = full;
+    }
     if (!abi->entries || !abi->transmit || !abi->model_name || !abi->kernel_name)
         goto nomem;
     for (int p = 0; p < ir->n_params; p++) {
@@ -122,6 +148,11 @@ bnm_status bnm_model_abi_create(bnm_context *ctx, const struct bnm_model_ir *ir,
     abi->n_nodes = rs->n_nodes;
     abi->weights_layout = "[connectome][source j][target i]";
     abi->rng = BNM_RNG_LAYOUT;
+    abi->source_hash = bnm_cg_source_hash(ir);
+    if (!copy_strings(ir->docs, ir->n_docs, &abi->docs, &abi->n_docs) ||
+        !copy_strings(ir->cites, ir->n_cites, &abi->cites, &abi->n_cites) ||
+        (ir->file_name && !(abi->file_name = dup_str(ir->file_name))))
+        goto nomem;
     bnm_cg_spec_destroy(rs);
     *out = abi;
     return BNM_OK;
@@ -152,6 +183,31 @@ static const char *level_name(bnm_abi_level l)
     return names[l];
 }
 
+static void json_str(bnm_cg_buf *b, const char *s)
+{
+    bnm_cg_buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            bnm_cg_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            bnm_cg_buf_printf(b, "\\u%04x", *p);
+        else
+            bnm_cg_buf_printf(b, "%c", *p);
+    }
+    bnm_cg_buf_puts(b, "\"");
+}
+
+static void json_strings(bnm_cg_buf *b, const char *key, char *const *v, int n)
+{
+    bnm_cg_buf_printf(b, "  \"%s\": [", key);
+    for (int k = 0; k < n; k++) {
+        if (k)
+            bnm_cg_buf_puts(b, ", ");
+        json_str(b, v[k]);
+    }
+    bnm_cg_buf_puts(b, "],\n");
+}
+
 char *bnm_model_abi_to_json(const bnm_model_abi *abi)
 {
     static const char *const integ[] = {"euler", "heun", "rk4"};
@@ -169,7 +225,13 @@ char *bnm_model_abi_to_json(const bnm_model_abi *abi)
         abi->n_sim_params, abi->n_node_params, abi->n_states, abi->weights_layout, abi->rng);
     for (int t = 0; t < abi->n_transmit; t++)
         bnm_cg_buf_printf(&b, "%s\"%s\"", t ? ", " : "", abi->entries[abi->transmit[t]].name);
-    bnm_cg_buf_puts(&b, "],\n  \"names\": [\n");
+    bnm_cg_buf_puts(&b, "],\n  \"file\": ");
+    json_str(&b, abi->file_name);
+    bnm_cg_buf_printf(&b, ",\n  \"model_fnv1a64\": \"%016llx\",\n",
+                      (unsigned long long)abi->source_hash);
+    json_strings(&b, "docs", abi->docs, abi->n_docs);
+    json_strings(&b, "cites", abi->cites, abi->n_cites);
+    bnm_cg_buf_puts(&b, "  \"names\": [\n");
     for (int k = 0; k < abi->n_entries; k++) {
         const bnm_abi_entry *e = &abi->entries[k];
         bnm_cg_buf_printf(&b, "    {\"name\": \"%s\", \"mangled\": \"%s\", \"kind\": \"%s\", "

@@ -52,6 +52,19 @@ bnm_ir_expr *bnm_cg_noise_scale(const bnm_ir_expr *g);
 bnm_status bnm_cg_check_data(bnm_context *ctx, const bnm_cg_spec *rs, const bnm_model_data *d,
                              int **delay_steps_out, uint32_t *hist_len_out);
 
+/* FNV-1a 64 of the model file's bytes: in the source (so a changed file, comments
+ * included, changes the kernel cache key, nmm-format.md 15.3) and in the ABI. */
+uint64_t bnm_cg_source_hash(const bnm_model_ir *ir);
+
+/* Initial states must be finite (a NaN start would be reported at step 1, not 0). */
+bnm_status bnm_cg_check_states(bnm_context *ctx, const bnm_model_ir *ir, const bnm_model_data *d);
+
+/* From an OpenCL build log: the first compiler line at a model line ("FILE:L:C: error:
+ * ...") and that error rendered with the model's source line (section 13 format). Either
+ * is NULL when the log names no model line. The caller frees both. */
+void bnm_cg_build_diag(const bnm_model_ir *ir, const char *log, char **line_out,
+                       char **render_out);
+
 /* Growable string; on allocation failure it sets failed and ignores further text. */
 typedef struct bnm_cg_buf {
     char *s;

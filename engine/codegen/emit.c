@@ -587,6 +587,8 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         BNM_CODEGEN_VERSION, ir->name, g->dbl ? "double" : "float",
         rs->integrator == BNM_INTEG_EULER ? "euler" : rs->integrator == BNM_INTEG_HEUN ? "heun" : "rk4",
         rs->noise ? "on" : "off", rs->delays ? "on" : "off");
+    bnm_cg_buf_printf(b, "/* model file: %zu bytes, fnv1a64 %016llx */\n", ir->source_len,
+                      (unsigned long long)bnm_cg_source_hash(ir));
     bnm_cg_buf_puts(b, "#pragma OPENCL FP_CONTRACT OFF\n");
     if (g->dbl)
         bnm_cg_buf_puts(b, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\ntypedef double nmm_real;\n");
@@ -599,7 +601,9 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
     emit_helpers(g, b);
     put_engine_line(b);
     bnm_cg_buf_puts(b,
-        "__kernel void nmm_integrate(const uint nmm_n_sims, const uint nmm_n_nodes,\n"
+        "__kernel void nmm_");
+    bnm_cg_buf_puts(b, ir->name);
+    bnm_cg_buf_puts(b, "_integrate(const uint nmm_n_sims, const uint nmm_n_nodes,\n"
         "    const ulong nmm_first, const uint nmm_n_steps, const nmm_real nmm_t0,\n"
         "    const nmm_real nmm_dt, const uint nmm_hist_len,\n"
         "    __global const ulong *nmm_seeds, __global const uint *nmm_sim_index,\n"

@@ -6,7 +6,6 @@
 #include "clbnm/codegen.h"
 #include "clbnm/model_kernel.h"
 #include "codegen_internal.h"
-#include "nmm.h"
 
 enum { B_SEEDS, B_SIMIDX, B_W, B_DELAYS, B_HIST, B_SIMP, B_NODEP, B_NCACHE, B_STATES, B_STATUS,
        B_COUNT_ };
@@ -68,60 +67,6 @@ const char *bnm_model_kernel_source(const bnm_model_kernel *k)
     return k->source;
 }
 
-/* The first compiler line that points into the model file, for a one-line summary. */
-static char *first_model_line(const char *log, const char *file)
-{
-    if (!log || !file)
-        return NULL;
-    size_t fl = strlen(file);
-    for (const char *p = log; *p;) {
-        const char *end = strchr(p, '\n');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        const char *hit = NULL;
-        for (const char *q = p; q + fl < p + n; q++)
-            if (strncmp(q, file, fl) == 0 && q[fl] == ':') {
-                hit = q;
-                break;
-            }
-        if (hit) {
-            size_t m = n - (size_t)(hit - p);
-            char *line = malloc(m + 1);
-            if (line) {
-                memcpy(line, hit, m);
-                line[m] = '\0';
-            }
-            return line;
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return NULL;
-}
-
-/* "FILE:LINE:COL: error: MSG" rendered with the model's source line (section 13 format);
- * NULL when the line does not parse. */
-static char *render_at_model(const bnm_model_ir *ir, const char *first)
-{
-    if (!first || !ir->file_name)
-        return NULL;
-    const char *p = first + strlen(ir->file_name) + 1;
-    int line = 0, col = 0, used = 0;
-    if (sscanf(p, "%d:%d:%n", &line, &col, &used) < 2 || used == 0)
-        return NULL;
-    p += used;
-    while (*p == ' ')
-        p++;
-    if (strncmp(p, "error:", 6) == 0)
-        p += 6;
-    while (*p == ' ')
-        p++;
-    /* The compiler's column is in the generated line, not in the .nmm one: show the
-     * statement's line from its start. */
-    (void)col;
-    return bnm_nmm_render_diag(ir->file_name, ir->source, line, 1, 1, "error", p);
-}
-
 bnm_status bnm_model_kernel_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cache,
                                    const struct bnm_model_ir *ir, const bnm_model_spec *spec,
                                    bnm_model_kernel **out)
@@ -151,8 +96,8 @@ bnm_status bnm_model_kernel_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cac
         goto fail;
     st = bnm_program_build(ctx, cl, cache, k->source, NULL, &k->program, &log);
     if (st == BNM_ERR_BUILD) {
-        char *first = first_model_line(log, ir->file_name);
-        char *shown = render_at_model(ir, first);
+        char *first = NULL, *shown = NULL;
+        bnm_cg_build_diag(ir, log, &first, &shown);
         st = bnm_fail(ctx, BNM_ERR_BUILD,
                       "model %s: the generated OpenCL C did not compile on device '%s'%s%s\n"
                       "%sfull build log:\n%s",
@@ -165,10 +110,10 @@ bnm_status bnm_model_kernel_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cac
     if (st != BNM_OK)
         goto fail;
     cl_int err;
-    k->kernel = clCreateKernel(k->program, "nmm_integrate", &err);
+    k->kernel = clCreateKernel(k->program, k->abi->kernel_name, &err);
     if (err != CL_SUCCESS) {
-        st = bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clCreateKernel(nmm_integrate) failed: %s",
-                      dev->name, bnm_cl_error_name(err));
+        st = bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clCreateKernel(%s) failed: %s",
+                      dev->name, k->abi->kernel_name, bnm_cl_error_name(err));
         goto fail;
     }
     free(log);
@@ -217,6 +162,8 @@ bnm_status bnm_model_kernel_set_data(bnm_context *ctx, bnm_model_kernel *k,
     int *dsteps = NULL;
     uint32_t hl = 1;
     bnm_status st = bnm_cg_check_data(ctx, k->rs, d, &dsteps, &hl);
+    if (st == BNM_OK && (st = bnm_cg_check_states(ctx, ir, d)) != BNM_OK)
+        free(dsteps);
     if (st != BNM_OK)
         return st;
     release_buffers(k);

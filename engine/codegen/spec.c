@@ -321,6 +321,14 @@ bnm_status bnm_cg_check_data(bnm_context *ctx, const bnm_cg_spec *rs, const bnm_
     if (rs->n_node_params > 0 && !d->node_params)
         return bnm_fail(ctx, BNM_ERR_DATA, "%d per_node params need node_params",
                         rs->n_node_params);
+    size_t nw = (size_t)d->n_connectomes * (size_t)d->n_nodes * (size_t)d->n_nodes;
+    for (size_t e = 0; e < nw; e++)
+        if (!isfinite(d->weights[e])) {
+            size_t N = (size_t)d->n_nodes;
+            return bnm_fail(ctx, BNM_ERR_DATA,
+                            "connectome %zu: weight from node %zu to node %zu is %g (not finite)",
+                            e / (N * N), e % N, (e / N) % N, d->weights[e]);
+        }
     for (int s = 0; s < d->n_sims; s++) {
         if (d->conn_index && (d->conn_index[s] < 0 || d->conn_index[s] >= d->n_connectomes))
             return bnm_fail(ctx, BNM_ERR_DATA, "simulation %d: connectome index %d not in [0, %d)",
@@ -361,4 +369,26 @@ bnm_status bnm_cg_check_data(bnm_context *ctx, const bnm_cg_spec *rs, const bnm_
     *delay_steps_out = steps;
     *hist_len_out = (uint32_t)max + 1;
     return BNM_OK;
+}
+
+bnm_status bnm_cg_check_states(bnm_context *ctx, const bnm_model_ir *ir, const bnm_model_data *d)
+{
+    size_t N = (size_t)d->n_nodes, ns = (size_t)ir->n_states;
+    size_t n = (size_t)d->n_sims * ns * N;
+    for (size_t v = 0; v < n; v++)
+        if (!isfinite(d->states[v]))
+            return bnm_fail(ctx, BNM_ERR_DATA,
+                            "simulation %zu: initial %s at node %zu is %g (not finite)",
+                            v / (ns * N), ir->states[(v / N) % ns].name, v % N, d->states[v]);
+    return BNM_OK;
+}
+
+uint64_t bnm_cg_source_hash(const bnm_model_ir *ir)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t k = 0; ir->source && k < ir->source_len; k++) {
+        h ^= (unsigned char)ir->source[k];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }

@@ -161,11 +161,17 @@ static bnm_status write_fc_pairs(bnm_context *ctx, bnm_h5_writer *w, const h5_pl
 static bnm_status create_subject_groups(bnm_context *ctx, bnm_h5_writer *w, hid_t lcpl)
 {
     for (size_t k = 0; k < w->n_subjects; k++) {
-        char path[512];
-        snprintf(path, sizeof path, "subjects/%s", w->subject_ids[k]);
+        size_t n = strlen(w->subject_ids[k]) + sizeof "subjects/";
+        char *path = malloc(n);
+        if (!path)
+            return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
+        snprintf(path, n, "subjects/%s", w->subject_ids[k]);
         hid_t g = H5Gcreate2(w->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0)
-            return h5_fail(ctx, w->final_path, "cannot create group /%s", path);
+        bnm_status st = g < 0 ? h5_fail(ctx, w->final_path, "cannot create group /%s", path)
+                              : BNM_OK;
+        free(path);
+        if (st)
+            return st;
         H5Gclose(g);
     }
     return BNM_OK;

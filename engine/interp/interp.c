@@ -137,6 +137,8 @@ bnm_status bnm_interp_set_data(bnm_context *ctx, bnm_interp *ip, const bnm_model
     int *dsteps = NULL;
     uint32_t hl = 1;
     bnm_status st = bnm_cg_check_data(ctx, rs, d, &dsteps, &hl);
+    if (st == BNM_OK && (st = bnm_cg_check_states(ctx, ir, d)) != BNM_OK)
+        free(dsteps);
     if (st != BNM_OK)
         return st;
     free_batch(ip);

@@ -876,39 +876,18 @@ static void check_recursion(checker *C)
     }
 }
 
-/* Lets reachable from d through funcs only (funcs are not recursive here). */
-static void let_succ(checker *C, nmm_decl *d, nmm_vec *out, int stamp, int depth)
+static bool let_or_func(const nmm_decl *d)
 {
-    if (depth > 64)
-        return;
-    for (int i = 0; i < d->refs.n; i++) {
-        int r = (int)(intptr_t)d->refs.v[i];
-        nmm_decl *rd = C->f->decls.v[r];
-        if (rd->kind == K_LET) {
-            if (rd->uvisit != -stamp) { /* uvisit doubles as a per-walk stamp before units run */
-                rd->uvisit = -stamp;
-                nmm_vec_push(&C->f->arena, out, (void *)(intptr_t)r);
-            }
-        } else if (rd->kind == K_FUNC && !rd->bad && rd->uvisit != -stamp) {
-            rd->uvisit = -stamp;
-            let_succ(C, rd, out, stamp, depth + 1);
-        }
-    }
+    return d->kind == K_LET || (d->kind == K_FUNC && !d->bad);
 }
 
+/* Depth-first search over lets and funcs (funcs are acyclic here, so every cycle has a
+ * let): reports each let cycle with its path and records the lets in post-order, which
+ * is dependency order. Iterative: chains may be as long as the file. */
 static void check_let_cycles(checker *C)
 {
     nmm_file *f = C->f;
     int n = f->decls.n;
-    nmm_vec *succ = nmm_alloc(&f->arena, sizeof(nmm_vec) * (size_t)(n + 1));
-    int stamp = 1;
-    for (int i = 0; i < n; i++) {
-        nmm_decl *d = f->decls.v[i];
-        if (d->kind == K_LET)
-            let_succ(C, d, &succ[i], stamp++, 0);
-    }
-    for (int i = 0; i < n; i++)
-        ((nmm_decl *)f->decls.v[i])->uvisit = 0;
     int *stack = nmm_alloc(&f->arena, sizeof(int) * (size_t)(n + 1));
     int *pos = nmm_alloc(&f->arena, sizeof(int) * (size_t)(n + 1));
     char *color = nmm_alloc(&f->arena, (size_t)n + 1);
@@ -924,43 +903,54 @@ static void check_let_cycles(checker *C)
         color[s0] = 1;
         while (sp >= 0) {
             int cur = stack[sp];
-            if (pos[sp] >= succ[cur].n) {
+            nmm_decl *cd = f->decls.v[cur];
+            if (pos[sp] >= cd->refs.n) {
                 color[cur] = 2;
-                C->let_order[C->nlet_order++] = cur;
+                if (cd->kind == K_LET)
+                    C->let_order[C->nlet_order++] = cur;
                 sp--;
                 continue;
             }
-            int r = (int)(intptr_t)succ[cur].v[pos[sp]++];
+            int r = (int)(intptr_t)cd->refs.v[pos[sp]++];
+            nmm_decl *rd = f->decls.v[r];
+            if (!let_or_func(rd))
+                continue;
             if (color[r] == 1) {
-                nmm_decl *rd = f->decls.v[r];
-                if (rd->in_cycle)
-                    continue;
                 int k = sp;
                 while (k > 0 && stack[k] != r)
                     k--;
-                /* rotate so the report starts at the cycle's first let in the file */
-                int m = sp - k + 1, first = k;
-                for (int q = k; q <= sp; q++)
-                    if (stack[q] < stack[first])
+                /* the lets of the cycle, starting at the first one in the file */
+                int cyc[64], nc = 0, first = 0;
+                bool seen = false;
+                for (int q = k; q <= sp && nc < 63; q++) {
+                    nmm_decl *qd = f->decls.v[stack[q]];
+                    if (qd->kind != K_LET)
+                        continue;
+                    seen |= qd->in_cycle;
+                    cyc[nc++] = stack[q];
+                }
+                if (nc == 0 || seen)
+                    continue;
+                for (int q = 1; q < nc; q++)
+                    if (cyc[q] < cyc[first])
                         first = q;
-                int cyc[64];
-                int nc = m < 63 ? m : 63;
+                int rot[64];
                 for (int q = 0; q < nc; q++)
-                    cyc[q] = stack[k + (first - k + q) % m];
+                    rot[q] = cyc[(first + q) % nc];
                 char path[1200];
                 size_t len = 0;
                 for (int q = 0; q < nc && len < sizeof path - 80; q++)
                     len += (size_t)snprintf(path + len, sizeof path - len, "%s -> ",
-                                            ((nmm_decl *)f->decls.v[cyc[q]])->name);
-                snprintf(path + len, sizeof path - len, "%s", ((nmm_decl *)f->decls.v[cyc[0]])->name);
-                nmm_decl *h = f->decls.v[cyc[0]];
+                                            ((nmm_decl *)f->decls.v[rot[q]])->name);
+                snprintf(path + len, sizeof path - len, "%s", ((nmm_decl *)f->decls.v[rot[0]])->name);
+                nmm_decl *h = f->decls.v[rot[0]];
                 nmm_diag *dg = nmm_diag_add(f, NMM_ERROR, h->name_off, h->name_len,
                                             "lets form a cycle: %s", path);
                 for (int q = 0; q < nc; q++) {
-                    nmm_decl *a = f->decls.v[cyc[q]], *b = f->decls.v[cyc[(q + 1) % nc]];
+                    nmm_decl *a = f->decls.v[rot[q]], *b = f->decls.v[rot[(q + 1) % nc]];
                     bool direct = false;
-                    for (int k = 0; k < a->refs.n && !direct; k++)
-                        direct = f->decls.v[(intptr_t)a->refs.v[k]] == b;
+                    for (int e = 0; e < a->refs.n && !direct; e++)
+                        direct = f->decls.v[(intptr_t)a->refs.v[e]] == b;
                     if (!direct)
                         nmm_diag_extra(f, dg, "note: '%s' (line %d) reads '%s' through a func", a->name,
                                        a->line, b->name);
@@ -971,7 +961,7 @@ static void check_let_cycles(checker *C)
                 nmm_diag_extra(f, dg, "help: a quantity that depends on itself needs a state and "
                                "a 'd/dt'");
                 for (int q = 0; q < nc; q++)
-                    ((nmm_decl *)f->decls.v[cyc[q]])->in_cycle = true;
+                    ((nmm_decl *)f->decls.v[rot[q]])->in_cycle = true;
                 continue;
             }
             if (color[r] == 0) {

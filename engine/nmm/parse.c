@@ -734,6 +734,8 @@ static void end_stmt(parser *P)
     skip_line(P);
 }
 
+static bool is_statement_keyword(parser *P, const nmm_tok *t);
+
 static void stmt_fic(parser *P, int stmt_off)
 {
     nmm_fic *fic = nmm_alloc(&P->f->arena, sizeof *fic);
@@ -761,6 +763,15 @@ static void stmt_fic(parser *P, int stmt_off)
             perr(P, lb, "unclosed fic block: '}' missing");
             return;
         }
+        if (kind(P) == T_DDT || (kind(P) == T_IDENT && peek_at(P, 1)->kind != T_EQ &&
+                                 is_statement_keyword(P, cur(P)))) {
+            /* a statement inside the block: the '}' is missing; end the block here */
+            P->fail = false;
+            nmm_diag *d = perr(P, lb, "unclosed fic block: '}' missing");
+            nmm_diag_extra(P->f, d, "note: line %d starts a new statement", nmm_line_of(P->f, cur(P)->off));
+            P->p--; /* back to the end of the previous line, so that statement is parsed */
+            break;
+        }
         P->fail = false;
         nmm_fic_item *it = parse_fic_item(P, false);
         if (it)
@@ -781,6 +792,14 @@ static void stmt_fic(parser *P, int stmt_off)
 static const char *const keywords[] = {"model", "doc", "cite", "time_unit", "integrator", "param",
                                        "state", "let", "func", "coupling", "noise", "input",
                                        "output", "bold", "fic"};
+
+static bool is_statement_keyword(parser *P, const nmm_tok *t)
+{
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (is_word(P, t, keywords[i]))
+            return true;
+    return false;
+}
 
 static void statement(parser *P)
 {

@@ -47,16 +47,24 @@ char *nmm_strndup(nmm_arena *a, const char *s, size_t n)
 
 char *nmm_printf(nmm_arena *a, const char *fmt, ...)
 {
-    va_list ap;
+    /* Format into a stack buffer first: most messages fit, and gcc's sanitizer builds
+     * reject the vsnprintf(NULL, 0, ...) sizing idiom under -Werror. */
+    char small[256];
+    va_list ap, again;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
         n = 0;
+        small[0] = '\0';
+    }
     char *p = nmm_alloc(a, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n < sizeof small)
+        memcpy(p, small, (size_t)n + 1);
+    else
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+    va_end(again);
     return p;
 }
 

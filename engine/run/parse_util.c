@@ -306,7 +306,7 @@ bool rp_path(rp *p, const yaml_node_t *v, const char *name, char **out)
     if (!*s)
         return rp_err(p, v, NULL, "'%s' must not be empty", name);
     const char *base = p->run->base_dir;
-    if (s[0] == '/' || !base || !*base) {
+    if (s[0] == '/' || !base || !*base || strcmp(base, ".") == 0) {
         *out = run_strdup(s);
     } else {
         size_t n = strlen(base) + strlen(s) + 2;

@@ -1,6 +1,7 @@
 /* OpenCL C code generation from the model IR (nmm-format.md sections 8-10, 14, 15.2).
  *
- * The generated program has one kernel, "nmm_integrate": one work-item per simulation,
+ * The generated program has one kernel, "nmm_MODEL_integrate" (MODEL: the `model` name;
+ * the ABI descriptor's kernel_name): one work-item per simulation,
  * looping over its nodes, integrating n_steps steps from a 64-bit first step index, so a
  * long run split into several launches gives bitwise identical results. Kernel arguments,
  * in order (nmm_real is float or double as the spec's precision says):

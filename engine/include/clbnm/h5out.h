@@ -31,7 +31,18 @@
  * (1 MiB each), HDF5's metadata cache (32 MiB at most by default) and 4 bytes per
  * simulation per dataset of bookkeeping. Chunks hold whole simulations, at most 1 MiB
  * (rows longer than that are cut along time or pairs); states_ts chunks hold one
- * simulation each. Not thread-safe: call it from one thread. */
+ * simulation each. Not thread-safe: call it from one thread.
+ *
+ * Typical use by the engine:
+ *   bnm_h5_layout l; bnm_h5_layout_init_defaults(&l); l.n_sims = ...; l.bold = true; ...
+ *   bnm_h5_writer *w; if (bnm_h5_writer_create(ctx, "out.h5", &l, &w)) return ...;
+ *   for each finished chunk [first, first + count):
+ *       bnm_h5_writer_write_rows(ctx, w, "fc", first, count, BNM_H5_F32, fc);  (etc.)
+ *       bnm_h5_writer_write_block(ctx, w, "states_ts/S_E", first, count, t0, nt, ...);
+ *   on success: bnm_h5_writer_commit(ctx, w);
+ *   on a device failure: either nothing (destroy removes the file) or
+ *       bnm_h5_writer_mark_incomplete(w, why) then bnm_h5_writer_commit(ctx, w);
+ *   always: bnm_h5_writer_destroy(w); */
 #ifndef CLBNM_H5OUT_H
 #define CLBNM_H5OUT_H
 

@@ -37,7 +37,7 @@ void bnm_interp_read_status(const bnm_interp *ip, bnm_sim_status *status_out);
  * ([n_states][N]) and time t, every source read without delay (the state taken as the
  * value at all times, as a steady state is). Outputs (either may be NULL):
  * couplings_out [n_couplings][N], lets_out [n_lets][N]. Uses the params, connectome
- * and dt of the last set_data. */
+ * and dt of the last set_data. Uses ip's scratch space: not concurrently on one ip. */
 bnm_status bnm_interp_eval(bnm_context *ctx, const bnm_interp *ip, int sim,
                            const double *states, double t, double *couplings_out,
                            double *lets_out);

@@ -102,7 +102,7 @@ typedef struct bnm_abi_entry {
 
 typedef struct bnm_model_abi {
     char *model_name;
-    char *kernel_name;       /* "nmm_integrate" */
+    char *kernel_name;       /* "nmm_MODEL_integrate" */
     bnm_abi_entry *entries;  /* params, states, lets, couplings, inputs in declaration order */
     int n_entries;
     int n_sim_params, n_node_params, n_states, n_transmit;
@@ -113,7 +113,11 @@ typedef struct bnm_model_abi {
     bnm_delay_rounding delay_rounding;
     int n_nodes;             /* compiled-in N, 0 when data */
     const char *weights_layout; /* device layout, e.g. "[conn][source j][target i]" */
-    const char *rng;         /* "philox4x32-10 (seed; noise_id, node, step, stream) box-muller" */
+    const char *rng;         /* the RNG bit mapping (BNM_RNG_LAYOUT of engine/rng/RNG.md) */
+    char **docs, **cites;    /* the model's `doc` and `cite` strings */
+    int n_docs, n_cites;
+    char *file_name;         /* the model file name as given (the #line name) */
+    uint64_t source_hash;    /* FNV-1a 64 of the model file's bytes (also in the source) */
 } bnm_model_abi;
 
 /* Resolves the spec against the model and describes the resulting ABI. Errors

@@ -1,0 +1,645 @@
+/* The batched engine: reference agreement, batch invariance, bad inputs through
+ * `clbnm simulate`. */
+#define _GNU_SOURCE /* mkdtemp */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clbnm/engine.h"
+#include "clbnm/h5out.h"
+#include "clbnm/run.h"
+#include "ref_rww.h"
+#include "run_cmd.h"
+
+enum { NN = 10 };
+
+static char *make_dir(void)
+{
+    char *t = strdup("/tmp/clbnm_engine_XXXXXX");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(mkdtemp(t));
+    return t;
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A deterministic symmetric 10-node SC (zero diagonal) and tract lengths. */
+static void make_sc(double *W)
+{
+    unsigned s = 12345;
+    for (int i = 0; i < NN; i++)
+        for (int j = 0; j <= i; j++) {
+            s = s * 1103515245u + 12345u;
+            double w = i == j ? 0 : (double)((s >> 8) % 1000) / 2000.0;
+            W[i * NN + j] = W[j * NN + i] = w;
+        }
+}
+
+static void write_matrix(const char *dir, const char *name, const double *m, int rows, int cols)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < rows; i++) {
+        for (int j = 0; j < cols; j++)
+            fprintf(f, "%s%.17g", j ? " " : "", m[i * cols + j]);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+static void set_cache(void)
+{
+    /* the kernel cache keeps repeated builds cheap; a temporary folder per run */
+    static char dir[64] = "";
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/clbnm_engine_cache_XXXXXX");
+        if (!mkdtemp(dir))
+            dir[0] = '\0';
+    }
+    if (dir[0] && !getenv("CLBNM_CACHE_DIR"))
+        setenv("CLBNM_CACHE_DIR", dir, 1);
+}
+
+/* Collects the outputs of chosen simulations from the batch callback. */
+typedef struct capture {
+    size_t n_want;
+    const uint64_t *want; /* global simulation indices */
+    size_t n_vol, n_nodes, n_mean;
+    double *bold;  /* [n_want][n_vol][n_nodes] */
+    double *mean;  /* [n_want][n_mean][n_nodes] */
+    int got;
+    size_t batches;
+} capture;
+
+static bnm_status on_batch(bnm_context *ctx, const bnm_engine_batch_view *v, void *user)
+{
+    (void)ctx;
+    capture *c = user;
+    c->batches++;
+    c->n_vol = v->n_vol;
+    c->n_nodes = v->n_nodes;
+    c->n_mean = v->n_states_mean;
+    for (size_t k = 0; k < c->n_want; k++) {
+        if (c->want[k] < v->first || c->want[k] >= v->first + v->n)
+            continue;
+        size_t s = (size_t)(c->want[k] - v->first);
+        size_t nb = v->n_vol * v->n_nodes, nm = v->n_states_mean * v->n_nodes;
+        if (!c->bold) {
+            c->bold = calloc(c->n_want * nb, sizeof(double));
+            c->mean = calloc(c->n_want * nm + 1, sizeof(double));
+        }
+        memcpy(c->bold + k * nb, v->bold + s * nb, nb * sizeof(double));
+        memcpy(c->mean + k * nm, v->states_mean + s * nm, nm * sizeof(double));
+        c->got++;
+    }
+    return BNM_OK;
+}
+
+static void capture_free(capture *c)
+{
+    free(c->bold);
+    free(c->mean);
+}
+
+/* Parses text as a run file in dir and runs it with the given options (out may be NULL). */
+static void run_text(const char *dir, const char *text, bnm_engine_options *o, const char *out,
+                     bnm_run **run_out)
+{
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_run *run = NULL;
+    bnm_status st = bnm_run_parse_string(ctx, text, strlen(text), "test.yaml", dir,
+                                         BNM_RUN_MODE_SIMULATE, &run);
+    ck_assert_msg(st == BNM_OK, "run parse: %s", bnm_context_message(ctx));
+    st = bnm_engine_simulate(ctx, run, out, o, NULL);
+    ck_assert_msg(st == BNM_OK, "simulate: %s", bnm_context_message(ctx));
+    if (run_out)
+        *run_out = run;
+    else
+        bnm_run_destroy(run);
+    bnm_context_destroy(ctx);
+}
+
+/* ---- Reference: double precision vs the independent implementation ---------------- */
+
+START_TEST(reference_rww_double)
+{
+    set_cache();
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* sigma swept over {0, 0.01}: one kernel runs both noise off (sigma = 0: every
+     * increment is exactly 0) and noise on. 60 s simulated, as the issue asks. */
+    const char *text = "model: rww\n"
+                       "duration: 60\n"
+                       "dt: 0.1\n"
+                       "bw_dt: 1.0\n"
+                       "tr: 0.72\n"
+                       "bold_remove: 10\n"
+                       "seed: 7\n"
+                       "precision: double\n"
+                       "fic: false\n"
+                       "subjects:\n"
+                       "  - id: s1\n"
+                       "    sc: sc.txt\n"
+                       "params: {G: 1.2, w_p: 1.4, J_N: 0.15, wIE: 1.0}\n"
+                       "sweep:\n"
+                       "  grid: {sigma: [0.0, 0.01, 2]}\n"
+                       "outputs: {bold: true, fc: true, fcd: false, states_mean: [S_E]}\n";
+    uint64_t want[2] = {0, 1};
+    capture cap = {.n_want = 2, .want = want};
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.on_batch = on_batch;
+    o.user = &cap;
+    char out[600];
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    bnm_run *run = NULL;
+    run_text(dir, text, &o, out, &run);
+    ck_assert_int_eq(cap.got, 2);
+    const bnm_run_counts *c = &run->counts;
+    ck_assert_int_eq((int)cap.n_vol, 83); /* floor(60 / 0.72) */
+    double sig[2] = {0.0, 0.01};
+    for (int s = 0; s < 2; s++) {
+        ref_rww_config rc = {.n = NN, .W = W, .G = 1.2, .w_p = 1.4, .J_N = 0.15, .wIE = 1.0,
+                             .sigma = sig[s], .dt = 0.1, .bw_dt_ms = 1.0,
+                             .n_inner = (long)c->n_inner, .n_bw = (long)c->n_bw,
+                             .bw_per_vol = (long)c->bw_per_vol, .n_vol = (long)c->n_vol,
+                             .bw_per_samp = (long)c->bw_per_samp, .n_rm_s = (long)c->n_rm_s,
+                             .seed = 7, .noise_id = 0};
+        double *bold = malloc((size_t)c->n_vol * NN * sizeof *bold), mean[NN];
+        ck_assert_int_eq(ref_rww_run(&rc, bold, mean), 0);
+        /* Relative to the series' scale: BOLD crosses 0, so per-element relative errors
+         * are meaningless there. Double-precision arithmetic in a different order (the
+         * engine's BW uses a cancellation-free compensated form) differs by ~1e-13. */
+        double emax = 0, scale = 0, mmax = 0;
+        const double *eb = cap.bold + (size_t)s * cap.n_vol * NN;
+        for (size_t k = 0; k < (size_t)c->n_vol * NN; k++) {
+            emax = fmax(emax, fabs(eb[k] - bold[k]));
+            scale = fmax(scale, fabs(bold[k]));
+        }
+        for (int i = 0; i < NN; i++)
+            mmax = fmax(mmax, fabs(cap.mean[s * NN + i] - mean[i]) / fabs(mean[i]));
+        fprintf(stderr, "reference (sigma %g): BOLD max |diff| %.3g (scale %.3g, rel %.3g); "
+                "S_E mean max rel %.3g\n", sig[s], emax, scale, emax / scale, mmax);
+        ck_assert(scale > 1e-3); /* the network is not at rest: BOLD moved */
+        ck_assert_msg(emax <= 1e-8 * scale, "BOLD differs: %g (scale %g)", emax, scale);
+        ck_assert_msg(mmax <= 1e-8, "S_E mean differs: rel %g", mmax);
+        free(bold);
+    }
+    /* noise on changed the result (the test above would pass vacuously otherwise) */
+    double d = 0;
+    for (size_t k = 0; k < cap.n_vol * NN; k++)
+        d = fmax(d, fabs(cap.bold[k] - cap.bold[cap.n_vol * NN + k]));
+    ck_assert(d > 1e-6);
+    /* the file holds the same BOLD in float32 and the promised datasets */
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_h5_array a = {0};
+    ck_assert_int_eq(bnm_h5_read(ctx, out, "bold", BNM_H5_F64, &a), BNM_OK);
+    ck_assert_int_eq(a.ndim, 3);
+    ck_assert_uint_eq(a.dims[0], 2);
+    ck_assert_uint_eq(a.dims[1], 83);
+    ck_assert_uint_eq(a.dims[2], NN);
+    const double *fb = a.data;
+    for (size_t k = 0; k < a.count; k++)
+        ck_assert(fabs(fb[k] - cap.bold[k]) <= 1e-6 * fmax(1.0, fabs(cap.bold[k])));
+    bnm_h5_array_free(&a);
+    const char *names[] = {"fc", "params/G", "params/sigma", "sims/seed", "status/diverged",
+                           "states_mean/S_E", "subjects/s1/sc"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        ck_assert_msg(bnm_h5_read(ctx, out, names[k], BNM_H5_F64, &a) == BNM_OK, "%s: %s",
+                      names[k], bnm_context_message(ctx));
+        bnm_h5_array_free(&a);
+    }
+    ck_assert_int_eq(bnm_h5_read(ctx, out, "params/sigma", BNM_H5_F64, &a), BNM_OK);
+    ck_assert(((double *)a.data)[0] == 0.0 && ((double *)a.data)[1] == 0.01);
+    bnm_h5_array_free(&a);
+    char *prec = NULL;
+    ck_assert_int_eq(bnm_h5_read_attr_string(ctx, out, "/", "precision", &prec), BNM_OK);
+    ck_assert_str_eq(prec, "double");
+    free(prec);
+    bnm_context_destroy(ctx);
+    capture_free(&cap);
+    bnm_run_destroy(run);
+    remove(out);
+    char p[600];
+    snprintf(p, sizeof p, "%s/sc.txt", dir);
+    remove(p);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- Batch invariance ---------------------------------------------------------------- */
+
+static const char inv_head[] = "model: rww\n"
+                               "duration: 0.5\n"
+                               "dt: 0.1\n"
+                               "bw_dt: 1.0\n"
+                               "tr: 0.1\n"
+                               "bold_remove: 0\n"
+                               "seed: 11\n"
+                               "precision: float\n"
+                               "fic: false\n"
+                               "subjects:\n"
+                               "  - id: s1\n"
+                               "    sc: sc.txt\n"
+                               "outputs: {bold: true, fc: false, fcd: false, states_mean: [S_E]}\n";
+
+static void run_inv(const char *dir, const char *grid, uint64_t max_batch, uint64_t launch_bw,
+                    uint64_t w0, uint64_t w1, capture *cap)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%ssweep:\n  grid: {G: %s}\n", inv_head, grid);
+    uint64_t *want = malloc(2 * sizeof *want);
+    want[0] = w0;
+    want[1] = w1;
+    memset(cap, 0, sizeof *cap);
+    cap->n_want = w0 == w1 ? 1 : 2;
+    cap->want = want;
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.max_batch = max_batch;
+    o.max_launch_bw = launch_bw;
+    o.on_batch = on_batch;
+    o.user = cap;
+    run_text(dir, text, &o, NULL, NULL);
+    ck_assert_int_eq(cap->got, (int)cap->n_want);
+}
+
+static bool same_bits(const capture *a, size_t ka, const capture *b, size_t kb)
+{
+    size_t nb = a->n_vol * a->n_nodes, nm = a->n_mean * a->n_nodes;
+    return memcmp(a->bold + ka * nb, b->bold + kb * nb, nb * sizeof(double)) == 0 &&
+           memcmp(a->mean + ka * nm, b->mean + kb * nm, nm * sizeof(double)) == 0;
+}
+
+START_TEST(batch_invariance)
+{
+    set_cache();
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* linspace end points are exact: simulation 0 has G = 0.5, simulation 999 G = 3 */
+    capture full, chunked, alone0, alone999;
+    run_inv(dir, "[0.5, 3.0, 1000]", 0, 0, 0, 999, &full);
+    ck_assert_uint_eq(full.batches, 1);
+    run_inv(dir, "[0.5, 3.0, 1000]", 333, 7, 0, 999, &chunked);
+    ck_assert_uint_eq(chunked.batches, 4);
+    run_inv(dir, "[0.5, 0.5, 1]", 0, 1, 0, 0, &alone0);
+    run_inv(dir, "[3.0, 3.0, 1]", 0, 3, 0, 0, &alone999);
+    ck_assert_uint_eq(full.n_vol, 5);
+    /* the two ends differ (otherwise the comparisons below prove nothing) */
+    ck_assert(!same_bits(&full, 0, &full, 1));
+    ck_assert_msg(same_bits(&full, 0, &chunked, 0), "sim 0: batch of 1000 vs chunks of 333");
+    ck_assert_msg(same_bits(&full, 1, &chunked, 1), "sim 999: batch of 1000 vs chunks of 333");
+    ck_assert_msg(same_bits(&full, 0, &alone0, 0), "sim 0: in a batch of 1000 vs alone");
+    ck_assert_msg(same_bits(&full, 1, &alone999, 0), "sim 999: in a batch of 1000 vs alone");
+    capture *all[] = {&full, &chunked, &alone0, &alone999};
+    for (int k = 0; k < 4; k++) {
+        free((void *)all[k]->want);
+        capture_free(all[k]);
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/sc.txt", dir);
+    remove(p);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+static void rm_tree(const char *dir);
+
+/* ---- Steady-state FIC ----------------------------------------------------------------- */
+
+START_TEST(fic_steady_state)
+{
+    set_cache();
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* Noise off (sigma swept to 0): FIC puts every node at its steady state, where
+     * models.md 1.5 gives S_E = 0.1647572075 (and I_E = 0.3773805650, so r_E =
+     * H(a_E I_E - b_E, d_E) = 3.07733 Hz); started at 0.001, the simulation must settle
+     * there. At weak coupling (G <= 0.3 here) it is reached within 30 s; at G = 2 this
+     * network leaves it for the low state, which is the model's dynamics, not FIC's.
+     * Double precision: in float the rounded wIE moves the fixed point by ~1e-4. */
+    const char *text = "model: rww\n"
+                       "duration: 40\n"
+                       "tr: 1\n"
+                       "bold_remove: 30\n"
+                       "precision: double\n"
+                       "fic: {enabled: true, penalty_scale: 0.5}\n"
+                       "subjects:\n"
+                       "  - id: s1\n"
+                       "    sc: sc.txt\n"
+                       "sweep:\n"
+                       "  grid: {G: [0.2, 0.3, 2], sigma: [0.0, 0.0, 1]}\n"
+                       "outputs: {bold: true, fc: true, fcd: false, states_mean: [S_E, r_E]}\n";
+    uint64_t want[2] = {0, 1};
+    capture cap = {.n_want = 2, .want = want};
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.on_batch = on_batch;
+    o.user = &cap;
+    char out[600];
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    run_text(dir, text, &o, out, NULL);
+    ck_assert_int_eq(cap.got, 2);
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < NN; i++) {
+            double se = cap.mean[(s * 2 + 0) * NN + i], re = cap.mean[(s * 2 + 1) * NN + i];
+            /* the solve is to full precision; 30 s of settling leaves < 1e-6 */
+            ck_assert_msg(fabs(se - 0.1647572075) < 1e-5, "sim %d node %d: S_E %g", s, i, se);
+            ck_assert_msg(fabs(re - 3.07733) < 1e-3, "sim %d node %d: r_E %g", s, i, re);
+        }
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_h5_array a = {0};
+    ck_assert_int_eq(bnm_h5_read(ctx, out, "params/wIE", BNM_H5_F64, &a), BNM_OK);
+    ck_assert_int_eq(a.ndim, 2);
+    ck_assert_uint_eq(a.dims[1], NN);
+    const double *w = a.data;
+    /* FIC made wIE depend on the node's input and on G: not the default 1 */
+    ck_assert(fabs(w[0] - w[1]) > 1e-6 && fabs(w[0] - w[NN]) > 1e-6);
+    bnm_h5_array_free(&a);
+    ck_assert_int_eq(bnm_h5_read(ctx, out, "fic/failed", BNM_H5_F64, &a), BNM_OK);
+    ck_assert(((double *)a.data)[0] == 0 && ((double *)a.data)[1] == 0);
+    bnm_h5_array_free(&a);
+    bnm_context_destroy(ctx);
+    capture_free(&cap);
+    remove(out);
+    char p[600];
+    snprintf(p, sizeof p, "%s/sc.txt", dir);
+    remove(p);
+    rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- `clbnm simulate` end to end --------------------------------------------------------- */
+
+START_TEST(cli_simulate_ok)
+{
+    set_cache();
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* the invariance test's kernel (cache hit), 3 simulations of 2 s */
+    char text[2048];
+    snprintf(text, sizeof text, "%s", inv_head);
+    char *d = strstr(text, "duration: 0.5");
+    memcpy(d, "duration: 2.0", 13);
+    strcat(text, "sweep:\n  grid: {G: [0.5, 3.0, 3]}\n");
+    write_file(dir, "run.yaml", text);
+    char rp[600], op[600];
+    snprintf(rp, sizeof rp, "%s/run.yaml", dir);
+    snprintf(op, sizeof op, "%s/res.h5", dir);
+    const char *args[] = {"simulate", rp, "-o", op, "--no-progress", NULL};
+    run_result r = run_clbnm(args, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d: %s", r.exit_code, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "3 simulations"));
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_h5_array a = {0};
+    ck_assert_int_eq(bnm_h5_read(ctx, op, "bold", BNM_H5_F64, &a), BNM_OK);
+    ck_assert_uint_eq(a.dims[0], 3);
+    ck_assert_uint_eq(a.dims[1], 20);
+    for (size_t k = 0; k < a.count; k++)
+        ck_assert(isfinite(((double *)a.data)[k]));
+    bnm_h5_array_free(&a);
+    int64_t complete = 0;
+    ck_assert_int_eq(bnm_h5_read_attr_int(ctx, op, "/", "complete", &complete), BNM_OK);
+    ck_assert_int_eq(complete, 1);
+    char *model = NULL;
+    ck_assert_int_eq(bnm_h5_read_attr_string(ctx, op, "/", "model", &model), BNM_OK);
+    ck_assert_str_eq(model, "rww");
+    free(model);
+    bnm_context_destroy(ctx);
+    /* a usage error: exit 2 */
+    const char *bad[] = {"simulate", rp, "--max-batch", "0", NULL};
+    run_result r2 = run_clbnm(bad, NULL);
+    ck_assert_int_eq(r2.exit_code, 2);
+    run_result_free(&r2);
+    run_result_free(&r);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- Bad inputs through `clbnm simulate` ----------------------------------------------- */
+
+/* Only the run file and the data files may be in dir afterwards: no output, no partial. */
+static int count_other_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".h5"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[600];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            remove(p);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+static const char good_sc[] = "0 1 2\n1 0 3\n2 3 0\n";
+
+/* Runs `clbnm simulate run.yaml -o out.h5` in a folder holding files[] (name, text
+ * pairs, NULL-terminated) and checks: exit 1, message on stderr, no output. */
+static void expect_bad(const char *run_body, const char *const *files, const char *message)
+{
+    char *dir = make_dir();
+    for (int k = 0; files && files[k]; k += 2)
+        write_file(dir, files[k], files[k + 1]);
+    char run[4096];
+    snprintf(run, sizeof run,
+             "model: rww\nduration: 20\ndt: 0.1\nbw_dt: 1.0\nbold_remove: 2\nfic: false\n"
+             "outputs: {fcd: {window: 10, step: 2}}\n%s",
+             run_body);
+    write_file(dir, "run.yaml", run);
+    char rp[600], op[600];
+    snprintf(rp, sizeof rp, "%s/run.yaml", dir);
+    snprintf(op, sizeof op, "%s/out.h5", dir);
+    const char *args[] = {"simulate", rp, "-o", op, "--no-progress", NULL};
+    run_result r = run_clbnm(args, NULL);
+    ck_assert_msg(r.exit_code == 1, "exit %d, stderr: %s", r.exit_code, r.err);
+    ck_assert_msg(strstr(r.err, message) != NULL, "expected '%s' in: %s", message, r.err);
+    ck_assert_int_eq(count_other_files(dir), 0);
+    run_result_free(&r);
+    rm_tree(dir);
+    free(dir);
+}
+
+START_TEST(bad_sc_not_square)
+{
+    const char *f[] = {"sc.txt", "0 1 2\n1 0 3\n", NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt}\n", f, "square");
+}
+END_TEST
+
+START_TEST(bad_sc_nonfinite)
+{
+    const char *f[] = {"sc.txt", "0 1 nan\n1 0 3\nnan 3 0\n", NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt}\n", f, "non-finite");
+}
+END_TEST
+
+START_TEST(bad_sc_negative)
+{
+    const char *f[] = {"sc.txt", "0 1 -2\n1 0 3\n-2 3 0\n", NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt}\n", f, "negative");
+}
+END_TEST
+
+START_TEST(bad_lengths_size)
+{
+    const char *f[] = {"sc.txt", good_sc, "len.txt", "0 1\n1 0\n", NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt, lengths: len.txt}\n",
+               f, "len.txt");
+}
+END_TEST
+
+START_TEST(bad_bold_size)
+{
+    /* 2 nodes x 40 volumes for a 3-node SC */
+    char bold[2048] = "";
+    for (int n = 0; n < 2; n++) {
+        for (int v = 0; v < 40; v++)
+            snprintf(bold + strlen(bold), sizeof bold - strlen(bold), "%s%d", v ? " " : "",
+                     (v * (n + 3)) % 7);
+        strcat(bold, "\n");
+    }
+    const char *f[] = {"sc.txt", good_sc, "bold.txt", bold, NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt, bold: bold.txt}\n", f,
+               "bold.txt");
+}
+END_TEST
+
+START_TEST(bad_bold_short)
+{
+    /* 3 nodes x 6 volumes: an FCD window of 10 s at TR 1 s needs 11 */
+    const char *f[] = {"sc.txt", good_sc, "bold.txt",
+                       "1 2 3 1 2 5\n3 1 4 1 5 9\n2 7 1 8 2 8\n", NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt, bold: bold.txt}\n", f,
+               "window");
+}
+END_TEST
+
+START_TEST(bad_bold_flat_node)
+{
+    char bold[4096] = "";
+    for (int n = 0; n < 3; n++) {
+        for (int v = 0; v < 40; v++)
+            snprintf(bold + strlen(bold), sizeof bold - strlen(bold), "%s%d", v ? " " : "",
+                     n == 1 ? 4 : (v * (n + 3)) % 7);
+        strcat(bold, "\n");
+    }
+    const char *f[] = {"sc.txt", good_sc, "bold.txt", bold, NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt, bold: bold.txt}\n", f,
+               "variance");
+}
+END_TEST
+
+START_TEST(bad_tr_multiple)
+{
+    const char *f[] = {"sc.txt", good_sc, NULL};
+    expect_bad("tr: 0.7205\nparams: {G: 1}\nsubjects:\n  - {id: a, sc: sc.txt}\n", f, "bw_dt");
+}
+END_TEST
+
+START_TEST(bad_unknown_param)
+{
+    const char *f[] = {"sc.txt", good_sc, NULL};
+    expect_bad("tr: 1\nparams: {G: 1, w_pp: 1.2}\nsubjects:\n  - {id: a, sc: sc.txt}\n", f,
+               "did you mean 'w_p'");
+}
+END_TEST
+
+START_TEST(bad_lo_hi)
+{
+    const char *f[] = {"sc.txt", good_sc, NULL};
+    expect_bad("tr: 1\nparams: {G: 1}\nsweep:\n  random: {n: 4, G: [3.0, 1.0]}\n"
+               "subjects:\n  - {id: a, sc: sc.txt}\n",
+               f, "lo < hi");
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *bad = tcase_create("bad_inputs");
+    tcase_add_test(bad, bad_sc_not_square);
+    tcase_add_test(bad, bad_sc_nonfinite);
+    tcase_add_test(bad, bad_sc_negative);
+    tcase_add_test(bad, bad_lengths_size);
+    tcase_add_test(bad, bad_bold_size);
+    tcase_add_test(bad, bad_bold_short);
+    tcase_add_test(bad, bad_bold_flat_node);
+    tcase_add_test(bad, bad_tr_multiple);
+    tcase_add_test(bad, bad_unknown_param);
+    tcase_add_test(bad, bad_lo_hi);
+    suite_add_tcase(s, bad);
+    TCase *ref = tcase_create("reference");
+    tcase_set_timeout(ref, 900);
+    tcase_add_test(ref, reference_rww_double);
+    suite_add_tcase(s, ref);
+    TCase *inv = tcase_create("invariance");
+    tcase_set_timeout(inv, 900);
+    tcase_add_test(inv, batch_invariance);
+    suite_add_tcase(s, inv);
+    TCase *fic = tcase_create("fic");
+    tcase_set_timeout(fic, 900);
+    tcase_add_test(fic, fic_steady_state);
+    suite_add_tcase(s, fic);
+    TCase *cli = tcase_create("cli");
+    tcase_set_timeout(cli, 900);
+    tcase_add_test(cli, cli_simulate_ok);
+    suite_add_tcase(s, cli);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(engine_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
