@@ -179,12 +179,12 @@ static bnm_status bench_workload(bnm_context *ctx, const workload *w, uint64_t s
         goto done;
     memset(r, 0, sizeof *r);
     snprintf(r->device, sizeof r->device, "%s", st.device);
-    if (sims == 0) {
-        /* fill the device: a CPU gets a few work-items per core, a GPU tens of thousands */
-        sims = strstr(st.device, "pthread") || strstr(st.device, "cpu") ? 256 : 16384;
-    }
-    if (duration <= 0)
-        duration = sims <= 1024 ? 7.2 : 36;
+    bool cpu = strstr(st.device, "pthread") || strstr(st.device, "cpu") ||
+               strstr(st.device, "CPU");
+    if (sims == 0) /* fill the device: a few work-groups per CPU core, a GPU's thousands */
+        sims = cpu ? 32 : 16384;
+    if (duration <= 0) /* simulated time scaled to the device: ~1 minute per repeat */
+        duration = cpu ? 5.04 : 36; /* >= 3 FCD windows of 2.88 s */
     double *walls = calloc((size_t)repeats, sizeof *walls);
     if (!walls) {
         s = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");

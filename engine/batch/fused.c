@@ -1,9 +1,9 @@
 /* The fused batch kernel: the generated model kernel with the BW-step-end work of
  * analysis.md 2.4 spliced into its step loop, and its host launcher.
  *
- * The splice is done on the generator's output text at two fixed anchors (the kernel's
- * parameter list and the end of its step loop), checked here: if the generator changes
- * its text, creation fails with BNM_ERR_INTERNAL instead of producing a wrong kernel.
+ * The splice is done at the extension points the generator marks in its output
+ * (codegen.h: BNM_CODEGEN_MARK_*), each required exactly once: without them creation
+ * fails with BNM_ERR_INTERNAL instead of producing a wrong kernel.
  * The BW state lives in global memory between launches with its compensation terms, so
  * a launch boundary never rounds anything. */
 #include <math.h>
@@ -103,17 +103,13 @@ uint64_t bnm_fused_samp_cap(const bnm_fused *f)
     return f->scap;
 }
 
-static const char sig_anchor[] = "__global ulong *nmm_status)";
-static const char kern_anchor[] = "__kernel void ";
-static const char end_anchor[] = "    break;\n}\n}\n}\n";
-
 static const char sig_extra[] =
-    "__global ulong *nmm_status,\n"
+    ",\n"
     "    const uint nmm_n_inner, const uint nmm_bpv, const uint nmm_bps,\n"
     "    const ulong nmm_vbase, const ulong nmm_sbase, const uint nmm_vcap,\n"
     "    const uint nmm_scap, const nmm_real nmm_bwh, const nmm_real nmm_k1,\n"
     "    const nmm_real nmm_k2, const nmm_real nmm_k3, __global nmm_real *nmm_bwbuf,\n"
-    "    __global nmm_real *nmm_vol, __global nmm_real *nmm_samp)";
+    "    __global nmm_real *nmm_vol, __global nmm_real *nmm_samp";
 
 /* Inside the step loop, after the divergence check: x_{k+1} is in nmm_states. */
 static const char step_end[] =
@@ -148,46 +144,51 @@ static const char step_end[] =
     "    }\n"
     "}\n";
 
-/* Splices the BW-step-end work into the generated source. NULL when an anchor is
- * missing (the caller reports it) or on no memory (*oom set). */
-static char *splice(const char *src, const bnm_fused_config *cfg, int n_states, bool *oom)
+/* text with the marker (which must occur exactly once) replaced by insert; NULL when it
+ * does not (the caller reports it) or on no memory (*oom set). Frees nothing. */
+static char *replace_once(const char *text, const char *marker, const char *insert, bool *oom)
 {
-    *oom = false;
-    const char *k = strstr(src, kern_anchor);
-    const char *sg = k ? strstr(k, sig_anchor) : NULL;
-    size_t len = strlen(src), el = strlen(end_anchor);
-    if (!k || !sg || len < el || strcmp(src + len - el, end_anchor) != 0)
+    const char *m = strstr(text, marker);
+    if (!m || strstr(m + 1, marker))
         return NULL;
-    char defs[256];
-    snprintf(defs, sizeof defs,
-             "#define NMM_DRV %du\n#define NMM_BALLOON %d\n#define NMM_SAMPLE %d\n"
-             "#define NMM_NSTATES %du\n",
-             cfg->driver_state, cfg->mode == BNM_BOLD_BALLOON ? 1 : 0,
-             cfg->bw_per_samp > 0 ? 1 : 0, n_states);
-    size_t cap = len + strlen(bnm_bold_cl_source) + strlen(defs) + strlen(sig_extra) +
-                 strlen(step_end) + 16;
-    char *out = malloc(cap);
+    size_t pre = (size_t)(m - text), ml = strlen(marker), il = strlen(insert);
+    size_t post = strlen(m + ml);
+    char *out = malloc(pre + il + post + 1);
     if (!out) {
         *oom = true;
         return NULL;
     }
-    size_t o = 0;
-    size_t pre = (size_t)(k - src);
-    memcpy(out + o, src, pre);
-    o += pre;
-    o += (size_t)sprintf(out + o, "%s%s", bnm_bold_cl_source, defs);
-    size_t mid = (size_t)(sg - k);
-    memcpy(out + o, k, mid);
-    o += mid;
-    o += (size_t)sprintf(out + o, "%s", sig_extra);
-    const char *rest = sg + strlen(sig_anchor);
-    /* Up to the end of the divergence check; the last two braces close the step loop
-     * and the kernel. */
-    size_t body = (size_t)((src + len - 4) - rest);
-    memcpy(out + o, rest, body);
-    o += body;
-    o += (size_t)sprintf(out + o, "%s}\n}\n", step_end);
+    memcpy(out, text, pre);
+    memcpy(out + pre, insert, il);
+    memcpy(out + pre + il, m + ml, post + 1);
     return out;
+}
+
+/* Splices the BW-step-end work into the generated source at the generator's extension
+ * points (codegen.h). NULL when a marker is missing or on no memory (*oom set). */
+static char *splice(const char *src, const bnm_fused_config *cfg, int n_states, bool *oom)
+{
+    *oom = false;
+    char defs[256];
+    snprintf(defs, sizeof defs,
+             "\n#define NMM_DRV %du\n#define NMM_BALLOON %d\n#define NMM_SAMPLE %d\n"
+             "#define NMM_NSTATES %du\n",
+             cfg->driver_state, cfg->mode == BNM_BOLD_BALLOON ? 1 : 0,
+             cfg->bw_per_samp > 0 ? 1 : 0, n_states);
+    size_t pl = strlen(bnm_bold_cl_source) + strlen(defs) + 1;
+    char *prelude = malloc(pl);
+    if (!prelude) {
+        *oom = true;
+        return NULL;
+    }
+    snprintf(prelude, pl, "%s%s", bnm_bold_cl_source, defs);
+    char *a = replace_once(src, BNM_CODEGEN_MARK_PRELUDE, prelude, oom);
+    char *b = a ? replace_once(a, BNM_CODEGEN_MARK_ARGS, sig_extra, oom) : NULL;
+    char *c = b ? replace_once(b, BNM_CODEGEN_MARK_STEP_END, step_end, oom) : NULL;
+    free(prelude);
+    free(a);
+    free(b);
+    return c;
 }
 
 bnm_status bnm_fused_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cache,
@@ -228,8 +229,8 @@ bnm_status bnm_fused_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cac
     if (!f->source) {
         st = oom ? bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory generating the batch kernel")
                  : bnm_fail(ctx, BNM_ERR_INTERNAL,
-                            "the model kernel text lacks the anchors the batch kernel "
-                            "extends (code generator v%d)",
+                            "the model kernel text lacks the extension points the batch "
+                            "kernel needs (code generator v%d, codegen.h)",
                             BNM_CODEGEN_VERSION);
         goto fail;
     }

@@ -460,6 +460,9 @@ bnm_status job_prepare(bnm_context *ctx, const bnm_run *run, bnm_precision preci
     j->spec.n_params = j->n_settings;
     j->spec.precision = precision;
     j->spec.delays = j->delays;
+    /* N compiled in: every batch of a job has the same N, and fixed trip counts let the
+     * OpenCL compiler unroll and vectorise the coupling sums. */
+    j->spec.n_nodes = j->N;
     j->spec.delay_rounding =
         run->delay_rounding == BNM_RUN_DELAY_CUBNM ? BNM_DELAY_CUBNM : BNM_DELAY_NEAREST;
     if (run->integrator) {

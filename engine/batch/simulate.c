@@ -484,8 +484,9 @@ static bnm_status open_writer(bnm_context *ctx, engine *e, const char *out_path,
     l.fc = run->outputs.fc;
     l.exc_interhemispheric = run->fit.exc_interhemispheric;
     l.fcd = run->outputs.fcd && j->fcd_on;
-    l.n_fcd_windows = bnm_fcd_window_count(&j->windows, (size_t)run->counts.n_vol,
-                                           (size_t)run->counts.n_rm);
+    l.n_fcd_windows = l.fcd ? bnm_fcd_window_count(&j->windows, (size_t)run->counts.n_vol,
+                                                   (size_t)run->counts.n_rm)
+                            : 0;
     l.states_mean = (const char *const *)run->outputs.states_mean;
     l.n_states_mean = run->outputs.n_states_mean;
     l.scores = j->any_emp;

@@ -599,6 +599,8 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
     if (rs->noise)
         bnm_cg_buf_puts(b, bnm_rng_cl_source);
     emit_helpers(g, b);
+    /* Extension points (codegen.h): the batch engine splices its code at these markers. */
+    bnm_cg_buf_puts(b, BNM_CODEGEN_MARK_PRELUDE "\n");
     put_engine_line(b);
     bnm_cg_buf_puts(b,
         "__kernel void nmm_");
@@ -610,7 +612,8 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         "    __global const nmm_real *nmm_weights, __global const int *nmm_delays,\n"
         "    __global nmm_real *nmm_hist, __global const nmm_real *nmm_sim_params,\n"
         "    __global const nmm_real *nmm_node_params, __global nmm_real *nmm_node_cache,\n"
-        "    __global nmm_real *nmm_states, __global ulong *nmm_status)\n"
+        "    __global nmm_real *nmm_states, __global ulong *nmm_status"
+        BNM_CODEGEN_MARK_ARGS ")\n"
         "{\n"
         "const ulong nmm_s = get_global_id(0);\n"
         "if (nmm_s >= nmm_n_sims || nmm_status[2 * nmm_s] != 0)\n"
@@ -690,6 +693,7 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         "    nmm_status[2 * nmm_s + 1] = nmm_k + 1;\n"
         "    break;\n"
         "}\n"
+        BNM_CODEGEN_MARK_STEP_END "\n"
         "}\n"
         "}\n");
 }

@@ -3,6 +3,7 @@
  * and its output (interface.md section 1). */
 #define _GNU_SOURCE
 #include <check.h>
+#include <math.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "clbnm/clbnm.h"
+#include "clbnm/h5out.h"
 #include "modellib.h"
 
 extern char **environ;
@@ -493,6 +495,108 @@ START_TEST(dropped_in_model_is_found_without_rebuild)
 }
 END_TEST
 
+/* A model written outside the clBNM tree, dropped on CLBNM_MODEL_PATH, is parsed,
+ * compiled to OpenCL and simulated by the installed program: no rebuild involved. It is
+ * not a copy of a shipped model, so nothing about it can be compiled in. */
+static const char fhn_model[] =
+    "model fhn_dropped\n"
+    "doc \"FitzHugh-Nagumo oscillators, written outside the clBNM tree\"\n"
+    "time_unit ms\n"
+    "integrator heun\n"
+    "param G     = 0.4 in [0, 5]\n"
+    "param a     = 0.7 const\n"
+    "param b     = 0.8 const\n"
+    "param tau   = 12.5 const\n"
+    "param I_ext = 0.5 regional\n"
+    "param sigma = 0.01 in [0, 0.1] regional\n"
+    "state v = -1.0\n"
+    "state w = -0.5\n"
+    "coupling c = sum_j(W[i,j] * (v[j] - v))\n"
+    "d/dt v = v - v^3/3 - w + I_ext + G*c\n"
+    "d/dt w = (v + a - b*w) / tau\n"
+    "noise v ~ sigma\n"
+    "output v, w\n"
+    "bold v\n";
+
+static const char fhn_run[] =
+    "model: fhn_dropped\n"
+    "duration: 20\n"
+    "dt: 0.1\n"
+    "bw_dt: 1.0\n"
+    "tr: 1.0\n"
+    "bold_remove: 2\n"
+    "seed: 3\n"
+    "subjects:\n"
+    "  - id: \"s1\"\n"
+    "    sc: sc.txt\n"
+    "params:\n"
+    "  G: 0.4\n"
+    "outputs:\n"
+    "  bold: true\n"
+    "  states_mean: [v]\n";
+
+START_TEST(dropped_in_model_runs_through_simulate)
+{
+    char *models = make_tmpdir(), *work = make_tmpdir();
+    char *model_path = path_join(models, "fhn_dropped.nmm");
+    char *run_path = path_join(work, "run.yaml"), *sc_path = path_join(work, "sc.txt");
+    char *out_path = path_join(work, "out.h5");
+    write_file(model_path, fhn_model);
+    write_file(run_path, fhn_run);
+    write_file(sc_path, "0 1 0.5\n1 0 2\n0.5 2 0\n");
+    setenv("CLBNM_MODEL_PATH", models, 1);
+    run_result r = run_clbnm((const char *[]){"simulate", run_path, "-o", out_path, "--quiet",
+                                              "--no-progress", NULL});
+    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_free(&r);
+
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    char *model_attr = NULL;
+    ck_assert_msg(bnm_h5_read_attr_string(ctx, out_path, "/", "model", &model_attr) == BNM_OK,
+                  "%s", bnm_context_message(ctx));
+    ck_assert_str_eq(model_attr, "fhn_dropped");
+    free(model_attr);
+    /* 20 s at TR 1 s: 20 volumes of 3 nodes, finite and not flat. */
+    bnm_h5_array bold;
+    ck_assert_msg(bnm_h5_read(ctx, out_path, "bold", BNM_H5_F64, &bold) == BNM_OK, "%s",
+                  bnm_context_message(ctx));
+    ck_assert_int_eq(bold.ndim, 3);
+    ck_assert_uint_eq(bold.dims[0], 1);
+    ck_assert_uint_eq(bold.dims[1], 20);
+    ck_assert_uint_eq(bold.dims[2], 3);
+    const double *b = bold.data;
+    double lo = b[0], hi = b[0];
+    for (size_t k = 0; k < bold.count; k++) {
+        ck_assert_msg(isfinite(b[k]), "bold[%zu] = %g", k, b[k]);
+        lo = fmin(lo, b[k]);
+        hi = fmax(hi, b[k]);
+    }
+    ck_assert_msg(hi - lo > 1e-6, "bold is flat (%g .. %g)", lo, hi);
+    bnm_h5_array_free(&bold);
+    /* The oscillators spend their time between the branches of the v-nullcline. */
+    bnm_h5_array vmean;
+    ck_assert_msg(bnm_h5_read(ctx, out_path, "states_mean/v", BNM_H5_F64, &vmean) == BNM_OK,
+                  "%s", bnm_context_message(ctx));
+    ck_assert_uint_eq(vmean.count, 3);
+    for (size_t k = 0; k < 3; k++) {
+        double v = ((const double *)vmean.data)[k];
+        ck_assert_msg(isfinite(v) && v > -2.5 && v < 2.5, "mean v[%zu] = %g", k, v);
+    }
+    bnm_h5_array_free(&vmean);
+    bnm_context_destroy(ctx);
+    unsetenv("CLBNM_MODEL_PATH");
+    rm_tree(models);
+    rm_tree(work);
+    free(models);
+    free(work);
+    free(model_path);
+    free(run_path);
+    free(sc_path);
+    free(out_path);
+}
+END_TEST
+
 START_TEST(emit_cl)
 {
     run_result r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", NULL});
@@ -523,6 +627,7 @@ static Suite *cli_suite(void)
     tcase_add_test(exe, check_good_model);
     tcase_add_test(exe, check_bad_model_and_levels);
     tcase_add_test(exe, dropped_in_model_is_found_without_rebuild);
+    tcase_add_test(exe, dropped_in_model_runs_through_simulate);
     tcase_add_test(exe, emit_cl);
     suite_add_tcase(s, exe);
     return s;

@@ -5,7 +5,9 @@
  * (analysis.md 2.5), the loop of analysis.md 2.4, the BW equations of analysis.md 3.3 in
  * their plain form, volumes at (v+1)*TR (4.1) and state means after bold_remove (4.3).
  * The only engine function used is bnm_rng_normal for z, with the keying of RNG.md 3
- * (noise of noisy state k uses stream 2k). */
+ * (noise of noisy state k uses stream 2k). Delays: the coupling of step n (from x_k,
+ * k = n - 1) reads source j at step k - lag_ij, the initial value before step 0
+ * (analysis.md 2.6, delay_rounding nearest). */
 #include "ref_rww.h"
 
 #include <math.h>
@@ -38,7 +40,11 @@ int ref_rww_run(const ref_rww_config *c, double *bold, double *mean_se)
     double *se1 = malloc((size_t)N * sizeof *se1), *si1 = malloc((size_t)N * sizeof *si1);
     double *x = calloc((size_t)N, sizeof *x), *f = malloc((size_t)N * sizeof *f);
     double *nu = malloc((size_t)N * sizeof *nu), *q = malloc((size_t)N * sizeof *q);
-    if (!se || !si || !se1 || !si1 || !x || !f || !nu || !q)
+    /* With delays, the whole S_E history: hist[m * N + j] = S_E of node j at step m; before
+     * t = 0 every node holds its initial value (a constant past). */
+    long n_steps = c->n_bw * c->n_inner;
+    double *hist = c->lag ? malloc((size_t)(n_steps + 1) * (size_t)N * sizeof *hist) : NULL;
+    if (!se || !si || !se1 || !si1 || !x || !f || !nu || !q || (c->lag && !hist))
         return -1;
     for (int i = 0; i < N; i++) {
         se[i] = si[i] = 0.001;
@@ -48,12 +54,20 @@ int ref_rww_run(const ref_rww_config *c, double *bold, double *mean_se)
     double h = c->bw_dt_ms / 1000.0, sq = sqrt(c->dt);
     long n_samp_used = 0;
     long step = 0;
+    if (hist)
+        memcpy(hist, se, (size_t)N * sizeof *se);
     for (long k = 0; k < c->n_bw; k++) {
         for (long m = 0; m < c->n_inner; m++, step++) {
             for (int i = 0; i < N; i++) {
                 double cpl = 0;
-                for (int jn = 0; jn < N; jn++)
-                    cpl += c->W[i * N + jn] * se[jn];
+                for (int jn = 0; jn < N; jn++) {
+                    double src = se[jn];
+                    if (c->lag) {
+                        long m2 = step - c->lag[i * N + jn];
+                        src = hist[(m2 < 0 ? 0 : m2) * N + jn];
+                    }
+                    cpl += c->W[i * N + jn] * src;
+                }
                 double IE = w_E * I_0 + c->w_p * c->J_N * se[i] + c->G * c->J_N * cpl -
                             c->wIE * si[i];
                 double II = w_I * I_0 + c->J_N * se[i] - w_II * si[i];
@@ -70,6 +84,8 @@ int ref_rww_run(const ref_rww_config *c, double *bold, double *mean_se)
             }
             memcpy(se, se1, (size_t)N * sizeof *se);
             memcpy(si, si1, (size_t)N * sizeof *si);
+            if (hist)
+                memcpy(hist + (step + 1) * N, se, (size_t)N * sizeof *se);
         }
         for (int i = 0; i < N; i++) {
             double z = se[i];
@@ -107,5 +123,6 @@ int ref_rww_run(const ref_rww_config *c, double *bold, double *mean_se)
     free(f);
     free(nu);
     free(q);
+    free(hist);
     return 0;
 }

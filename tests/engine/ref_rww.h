@@ -13,6 +13,7 @@ typedef struct ref_rww_config {
     long n_inner, n_bw, bw_per_vol, n_vol, bw_per_samp, n_rm_s;
     uint64_t seed;
     uint32_t noise_id;
+    const long *lag; /* [target i][source j] delay in steps (analysis.md 2.6), NULL: none */
 } ref_rww_config;
 
 /* bold: [n_vol][n]; mean_se: [n] (S_E averaged over samples s >= n_rm_s). 0 on success. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clbnm/engine.h"
+#include "clbnm/fit.h"
 #include "clbnm/h5out.h"
 #include "clbnm/run.h"
 #include "ref_rww.h"
@@ -62,18 +63,9 @@ static void write_matrix(const char *dir, const char *name, const double *m, int
     fclose(f);
 }
 
-static void set_cache(void)
-{
-    /* the kernel cache keeps repeated builds cheap; a temporary folder per run */
-    static char dir[64] = "";
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/clbnm_engine_cache_XXXXXX");
-        if (!mkdtemp(dir))
-            dir[0] = '\0';
-    }
-    if (dir[0] && !getenv("CLBNM_CACHE_DIR"))
-        setenv("CLBNM_CACHE_DIR", dir, 1);
-}
+/* Kernel cache: one temporary folder per test run, made in main (forked test cases
+ * inherit it) and removed at the end; $CLBNM_CACHE_DIR wins when set. */
+static char cache_dir[64] = "";
 
 /* Collects the outputs of chosen simulations from the batch callback. */
 typedef struct capture {
@@ -84,6 +76,8 @@ typedef struct capture {
     double *mean;  /* [n_want][n_mean][n_nodes] */
     int got;
     size_t batches;
+    uint8_t diverged[4];
+    double score0[4]; /* +fc_corr of each wanted simulation (NaN without scores) */
 } capture;
 
 static bnm_status on_batch(bnm_context *ctx, const bnm_engine_batch_view *v, void *user)
@@ -105,6 +99,10 @@ static bnm_status on_batch(bnm_context *ctx, const bnm_engine_batch_view *v, voi
         }
         memcpy(c->bold + k * nb, v->bold + s * nb, nb * sizeof(double));
         memcpy(c->mean + k * nm, v->states_mean + s * nm, nm * sizeof(double));
+        if (k < 4) {
+            c->diverged[k] = v->diverged[s];
+            c->score0[k] = v->scores ? v->scores[s * BNM_FIT_N_TERMS] : NAN;
+        }
         c->got++;
     }
     return BNM_OK;
@@ -139,7 +137,6 @@ static void run_text(const char *dir, const char *text, bnm_engine_options *o, c
 
 START_TEST(reference_rww_double)
 {
-    set_cache();
     char *dir = make_dir();
     double W[NN * NN];
     make_sc(W);
@@ -293,7 +290,6 @@ static bool same_bits(const capture *a, size_t ka, const capture *b, size_t kb)
 
 START_TEST(batch_invariance)
 {
-    set_cache();
     char *dir = make_dir();
     double W[NN * NN];
     make_sc(W);
@@ -328,11 +324,212 @@ END_TEST
 
 static void rm_tree(const char *dir);
 
+/* ---- Reference with conduction delays ------------------------------------------------- */
+
+START_TEST(reference_rww_delays)
+{
+    char *dir = make_dir();
+    double W[NN * NN], L[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* tract lengths 10..150 mm, symmetric, 0 on the diagonal */
+    unsigned r = 777;
+    for (int i = 0; i < NN; i++)
+        for (int j = 0; j <= i; j++) {
+            r = r * 1103515245u + 12345u;
+            L[i * NN + j] = L[j * NN + i] = i == j ? 0 : 10.0 + (double)((r >> 8) % 14000) / 100.0;
+        }
+    write_matrix(dir, "len.txt", L, NN, NN);
+    /* velocity 5 m/s = 5 mm/ms, dt 0.1 ms: lag = round_he(L / 0.5) = 20..300 steps */
+    const char *text = "model: rww\n"
+                       "duration: 10\n"
+                       "dt: 0.1\n"
+                       "bw_dt: 1.0\n"
+                       "tr: 0.5\n"
+                       "bold_remove: 2\n"
+                       "seed: 9\n"
+                       "precision: double\n"
+                       "fic: false\n"
+                       "velocity: 5\n"
+                       "subjects:\n"
+                       "  - id: s1\n"
+                       "    sc: sc.txt\n"
+                       "    lengths: len.txt\n"
+                       "params: {G: 2.0, sigma: 0.01}\n"
+                       "outputs: {bold: true, fc: true, fcd: false, states_mean: [S_E]}\n";
+    uint64_t want[1] = {0};
+    capture cap = {.n_want = 1, .want = want};
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.on_batch = on_batch;
+    o.user = &cap;
+    bnm_run *run = NULL;
+    run_text(dir, text, &o, NULL, &run);
+    ck_assert_int_eq(cap.got, 1);
+    const bnm_run_counts *c = &run->counts;
+    long lag[NN * NN], lag_max = 0;
+    for (int k = 0; k < NN * NN; k++) {
+        lag[k] = (long)rint(L[k] / (5.0 * 0.1));
+        lag_max = lag[k] > lag_max ? lag[k] : lag_max;
+    }
+    ck_assert(lag_max > 100);
+    ref_rww_config rc = {.n = NN, .W = W, .G = 2.0, .w_p = 1.4, .J_N = 0.15, .wIE = 1.0,
+                         .sigma = 0.01, .dt = 0.1, .bw_dt_ms = 1.0,
+                         .n_inner = (long)c->n_inner, .n_bw = (long)c->n_bw,
+                         .bw_per_vol = (long)c->bw_per_vol, .n_vol = (long)c->n_vol,
+                         .bw_per_samp = (long)c->bw_per_samp, .n_rm_s = (long)c->n_rm_s,
+                         .seed = 9, .noise_id = 0, .lag = lag};
+    double *bold = malloc((size_t)c->n_vol * NN * sizeof *bold), mean[NN];
+    ck_assert_int_eq(ref_rww_run(&rc, bold, mean), 0);
+    /* the same undelayed network differs (the delays matter for this test to bite) */
+    double *nodelay = malloc((size_t)c->n_vol * NN * sizeof *nodelay), mean0[NN];
+    rc.lag = NULL;
+    ck_assert_int_eq(ref_rww_run(&rc, nodelay, mean0), 0);
+    double emax = 0, scale = 0, dd = 0, mmax = 0;
+    for (size_t k = 0; k < (size_t)c->n_vol * NN; k++) {
+        emax = fmax(emax, fabs(cap.bold[k] - bold[k]));
+        scale = fmax(scale, fabs(bold[k]));
+        dd = fmax(dd, fabs(nodelay[k] - bold[k]));
+    }
+    for (int i = 0; i < NN; i++)
+        mmax = fmax(mmax, fabs(cap.mean[i] - mean[i]) / fabs(mean[i]));
+    fprintf(stderr, "reference with delays: BOLD rel %.3g, S_E mean rel %.3g (delays change BOLD "
+            "by %.3g)\n", emax / scale, mmax, dd / scale);
+    ck_assert(dd > 1e-4 * scale);
+    /* tolerance as in reference_rww_double */
+    ck_assert_msg(emax <= 1e-8 * scale, "BOLD differs: %g (scale %g)", emax, scale);
+    ck_assert_msg(mmax <= 1e-8, "S_E mean differs: rel %g", mmax);
+    free(bold);
+    free(nodelay);
+    capture_free(&cap);
+    bnm_run_destroy(run);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- Noise sharing ---------------------------------------------------------------------- */
+
+START_TEST(noise_sharing)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* two simulations with the same parameters and seed: one realisation when shared
+     * (analysis.md 2.7.3), two when per_simulation */
+    const char *mode[2] = {"shared", "per_simulation"};
+    write_file(dir, "g.csv", "G\n1.0\n1.0\n");
+    capture cap[2];
+    for (int m = 0; m < 2; m++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%snoise_sharing: %s\nsweep:\n  table: g.csv\n",
+                 inv_head, mode[m]);
+        uint64_t *want = malloc(2 * sizeof *want);
+        want[0] = 0;
+        want[1] = 1;
+        memset(&cap[m], 0, sizeof cap[m]);
+        cap[m].n_want = 2;
+        cap[m].want = want;
+        bnm_engine_options o;
+        bnm_engine_options_init_defaults(&o);
+        o.on_batch = on_batch;
+        o.user = &cap[m];
+        run_text(dir, text, &o, NULL, NULL);
+        ck_assert_int_eq(cap[m].got, 2);
+    }
+    ck_assert(same_bits(&cap[0], 0, &cap[0], 1));
+    ck_assert(!same_bits(&cap[1], 0, &cap[1], 1));
+    /* noise id 0 is the shared one: simulation 0 is the same in both modes */
+    ck_assert(same_bits(&cap[0], 0, &cap[1], 0));
+    for (int m = 0; m < 2; m++) {
+        free((void *)cap[m].want);
+        capture_free(&cap[m]);
+    }
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+
+/* ---- Direct BOLD mode and divergence ------------------------------------------------- */
+
+START_TEST(direct_mode_and_divergence)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    /* empirical BOLD so that scores exist: 10 nodes x 30 volumes */
+    double eb[NN * 30];
+    unsigned r = 99;
+    for (int k = 0; k < NN * 30; k++) {
+        r = r * 1103515245u + 12345u;
+        eb[k] = (double)((r >> 8) % 10000) / 10000.0;
+    }
+    write_matrix(dir, "bold.txt", eb, NN, 30);
+    /* hopf: dt = bw_dt = 10 ms, direct BOLD (the volume is x at t = (v+1) TR). G = 500
+     * makes the explicit diffusive coupling unstable (dt G sum_j W > 2): that simulation
+     * overflows, freezes and is flagged. */
+    const char *head = "model: hopf\n"
+                       "duration: 20\n"
+                       "tr: 1\n"
+                       "bold_remove: 0\n"
+                       "seed: 5\n"
+                       "precision: float\n"
+                       "subjects:\n"
+                       "  - id: s1\n"
+                       "    sc: sc.txt\n"
+                       "    bold: bold.txt\n"
+                       "fit: {terms: [+fc_corr]}\n"
+                       "outputs: {bold: true, fc: true, fcd: false, states_mean: [x]}\n";
+    char text[2048];
+    uint64_t want[2] = {0, 1};
+    capture both = {.n_want = 2, .want = want}, alone = {.n_want = 1, .want = want};
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.on_batch = on_batch;
+    o.user = &both;
+    snprintf(text, sizeof text, "%ssweep:\n  grid: {G: [1.0, 500.0, 2]}\n", head);
+    run_text(dir, text, &o, NULL, NULL);
+    o.user = &alone;
+    snprintf(text, sizeof text, "%ssweep:\n  grid: {G: [1.0, 1.0, 1]}\n", head);
+    run_text(dir, text, &o, NULL, NULL);
+    ck_assert_int_eq(both.diverged[0], 0);
+    ck_assert_int_eq(both.diverged[1], 1);
+    /* the diverged simulation scores worst; the other one is scored normally */
+    ck_assert(both.score0[1] == bnm_fit_term_worst(0));
+    ck_assert(isfinite(both.score0[0]) && both.score0[0] > -1 && both.score0[0] < 1);
+    /* the healthy simulation is unaffected by its diverging neighbour: bitwise */
+    size_t nb = both.n_vol * NN;
+    ck_assert_int_eq(memcmp(both.bold, alone.bold, nb * sizeof(double)), 0);
+    ck_assert(both.score0[0] == alone.score0[0]);
+    /* direct mode: volume v is x at (v+1) TR, the same instants states_mean averages
+     * (states_sampling = tr, nothing removed): the mean of the volumes is the mean of x */
+    for (int i = 0; i < NN; i++) {
+        double m = 0;
+        for (size_t v = 0; v < both.n_vol; v++)
+            m += both.bold[v * NN + i];
+        m /= (double)both.n_vol;
+        ck_assert_msg(fabs(m - both.mean[i]) <= 1e-12 * fmax(1e-3, fabs(m)), "node %d: %g vs %g",
+                      i, m, both.mean[i]);
+    }
+    /* and x moved (noise and dynamics), so the check above is not 0 == 0 */
+    double spread = 0;
+    for (size_t v = 1; v < both.n_vol; v++)
+        spread = fmax(spread, fabs(both.bold[v * NN] - both.bold[0]));
+    ck_assert(spread > 1e-3);
+    capture_free(&both);
+    capture_free(&alone);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- Steady-state FIC ----------------------------------------------------------------- */
 
 START_TEST(fic_steady_state)
 {
-    set_cache();
     char *dir = make_dir();
     double W[NN * NN];
     make_sc(W);
@@ -400,7 +597,6 @@ END_TEST
 
 START_TEST(cli_simulate_ok)
 {
-    set_cache();
     char *dir = make_dir();
     double W[NN * NN];
     make_sc(W);
@@ -619,11 +815,17 @@ static Suite *engine_suite(void)
     TCase *ref = tcase_create("reference");
     tcase_set_timeout(ref, 900);
     tcase_add_test(ref, reference_rww_double);
+    tcase_add_test(ref, reference_rww_delays);
     suite_add_tcase(s, ref);
     TCase *inv = tcase_create("invariance");
     tcase_set_timeout(inv, 900);
     tcase_add_test(inv, batch_invariance);
+    tcase_add_test(inv, noise_sharing);
     suite_add_tcase(s, inv);
+    TCase *dm = tcase_create("direct");
+    tcase_set_timeout(dm, 900);
+    tcase_add_test(dm, direct_mode_and_divergence);
+    suite_add_tcase(s, dm);
     TCase *fic = tcase_create("fic");
     tcase_set_timeout(fic, 900);
     tcase_add_test(fic, fic_steady_state);
@@ -637,9 +839,18 @@ static Suite *engine_suite(void)
 
 int main(void)
 {
+    if (!getenv("CLBNM_CACHE_DIR")) {
+        snprintf(cache_dir, sizeof cache_dir, "/tmp/clbnm_engine_cache_XXXXXX");
+        if (mkdtemp(cache_dir))
+            setenv("CLBNM_CACHE_DIR", cache_dir, 1);
+        else
+            cache_dir[0] = '\0';
+    }
     SRunner *sr = srunner_create(engine_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (cache_dir[0])
+        rm_tree(cache_dir);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

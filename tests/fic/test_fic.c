@@ -492,6 +492,60 @@ START_TEST(generic_model_and_failures)
 }
 END_TEST
 
+/* The closed-form rWW path (fic.root_tol): at full precision it agrees with the generic
+ * solver (both solve the same equations; 1e-8 relative covers the 2.4e-10 between the
+ * printed S_E_ss and the one implied by I_E_ss); with cuBNM's root_tol = 1e-3 the
+ * interval test stops Brent early, which models.md 1.6 puts at up to ~3e-4 relative. */
+START_TEST(rww_closed_form_path)
+{
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_model_ir *ir = load_model(ctx, "models/rww.nmm");
+    bnm_model_spec spec;
+    rww_spec(&spec, false);
+    enum { N = 12 };
+    double W[N * N], J[N], G[3] = {0.8, 2.5, -50.0};
+    make_connectome(N, 7, W);
+    for (int q = 0; q < N * N; q++)
+        W[q] *= 100.0 / N;
+    for (int i = 0; i < N; i++)
+        J[i] = 0.1 + 0.02 * i;
+    batch b;
+    rww_batch(ctx, ir, &spec, 3, N, W, G, J, &b);
+    bnm_fic_config cfg;
+    ck_assert_int_eq(bnm_fic_config_from_model(ctx, ir, BNM_FIC_METHOD_STEADY_STATE, &cfg), BNM_OK);
+    double pg[3 * N], pf[3 * N], pc[3 * N];
+    bool ug[3], uf[3], uc[3];
+    ck_assert_int_eq(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &cfg, pg, ug, NULL), BNM_OK);
+    ck_assert_int_eq(bnm_fic_rww_analytic(ctx, ir, &spec, &b.d, 0.0, pf, uf), BNM_OK);
+    ck_assert_int_eq(bnm_fic_rww_analytic(ctx, ir, &spec, &b.d, 1e-3, pc, uc), BNM_OK);
+    double worst = 0.0;
+    for (int s = 0; s < 3; s++) {
+        ck_assert(ug[s] == uf[s] && uf[s] == uc[s]);
+        ck_assert(uf[s] == (s == 2)); /* G = -50: negative wIE */
+        for (int i = 0; i < N; i++) {
+            int q = s * N + i;
+            if (uf[s]) {
+                ck_assert_double_eq(pf[q], 1.0);
+                ck_assert_double_eq(pc[q], 1.0);
+                continue;
+            }
+            ck_assert_msg(fabs(pf[q] - pg[q]) <= 1e-8 * pg[q], "%d: %.12g vs %.12g", q, pf[q], pg[q]);
+            ck_assert_double_le(fabs(pc[q] - pf[q]), 5e-4 * pf[q]);
+            worst = fmax(worst, fabs(pc[q] - pf[q]) / pf[q]);
+        }
+    }
+    fprintf(stderr, "fic: root_tol 1e-3 moves wIE by up to %.3g (relative)\n", worst);
+    ck_assert_double_gt(worst, 0.0); /* the loose tolerance shows */
+    bnm_model_ir_destroy(ir);
+    ir = parse_model(ctx, lin_model);
+    ck_assert_int_eq(bnm_fic_rww_analytic(ctx, ir, &spec, &b.d, 0.0, pf, uf), BNM_ERR_RUN);
+    batch_free(&b);
+    bnm_model_ir_destroy(ir);
+    bnm_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- iterative adjustment rules ---- */
 
 START_TEST(adjust_rules)
@@ -646,7 +700,8 @@ static double now_s(void)
 
 /* Simulated time of the noise test, in ms. The issue asks for 60 s averaged after a 10 s
  * transient: 100 nodes x 4 simulations x 700,000 steps took 189 s on PoCL here (2 CPU
- * cores, double), over the ~3 min CI budget, so CI averages 20 s after 5 s (~70 s).
+ * cores, double, machine shared with other builds), over the ~3 min CI budget, so CI
+ * averages 20 s after 5 s (250,000 steps: 34 s idle, up to 85 s under load).
  * Build with -DFIC_TRANSIENT_MS=10000 -DFIC_AVERAGE_MS=60000 for the full length. */
 #ifndef FIC_TRANSIENT_MS
 #define FIC_TRANSIENT_MS 5000
@@ -880,6 +935,7 @@ static Suite *fic_suite(void)
     tcase_add_test(host, network_matches_closed_form);
     tcase_add_test(host, failures_fall_back);
     tcase_add_test(host, generic_model_and_failures);
+    tcase_add_test(host, rww_closed_form_path);
     tcase_add_test(host, adjust_rules);
     tcase_add_test(host, penalty_values);
     suite_add_tcase(s, host);

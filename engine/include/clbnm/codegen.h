@@ -36,6 +36,18 @@ extern "C" {
 /* Version of the generator; part of the kernel cache key through the source text. */
 #define BNM_CODEGEN_VERSION 1
 
+/* Extension points: comments the generator emits exactly once each, where the batch
+ * engine (engine/batch/fused.c) splices its own code:
+ *   PRELUDE   on its own line before the kernel: helper definitions (nmm_real is defined);
+ *   ARGS      right after the last kernel parameter, before ')': ", more parameters";
+ *   STEP_END  on its own line at the end of the step loop body, after the divergence
+ *             check: the state x_{k+1} of every node is in nmm_states, the step index is
+ *             nmm_k, the simulation nmm_s, its state base nmm_sb, N nmm_nn.
+ * Keep them when changing the generator; the engine's tests fail without them. */
+#define BNM_CODEGEN_MARK_PRELUDE "/* @nmm:prelude */"
+#define BNM_CODEGEN_MARK_ARGS "/* @nmm:args */"
+#define BNM_CODEGEN_MARK_STEP_END "/* @nmm:step-end */"
+
 /* Emits the OpenCL C source of ir specialised by spec. The caller frees *source_out
  * with free(). Spec errors as bnm_model_abi_create. */
 bnm_status bnm_codegen_emit(bnm_context *ctx, const struct bnm_model_ir *ir,

@@ -79,6 +79,19 @@ bnm_status bnm_fic_steady_state(bnm_context *ctx, const struct bnm_model_ir *ir,
                                 const bnm_fic_config *cfg, double *p_out, bool *unstable_out,
                                 double *states_out);
 
+/* The closed form of models.md 1.6 for the shipped rww model (the dedicated rWW path of
+ * nmm-format.md 11.5), for the cuBNM comparison switch fic.root_tol. Per node: I_I by
+ * Brent-Dekker on [0, 2] nA stopped by GSL's interval test with epsabs 0 and epsrel =
+ * root_tol (0: 1e-12, full precision), at most 100 iterations; S_I = gamma_I*tau_I*
+ * phi_I(I_I); wIE = (w_E*I_0 + S_E_ss*J_N*(w_p + G*s_j) - I_E_ss)/S_I with s_j the
+ * in-strength. An invalid bracket, no convergence or a negative wIE flags the simulation
+ * (unstable_out) and sets wIE = 1 at every node. Params are read as the steady-state
+ * solver reads them. p_out [n_sims][N], unstable_out [n_sims]. BNM_ERR_RUN when the model
+ * lacks rww's params or does not control wIE. */
+bnm_status bnm_fic_rww_analytic(bnm_context *ctx, const struct bnm_model_ir *ir,
+                                const bnm_model_spec *spec, const bnm_model_data *data,
+                                double root_tol, double *p_out, bool *unstable_out);
+
 /* ---- iterative (11.3) ---- */
 
 typedef enum bnm_fic_decision {
