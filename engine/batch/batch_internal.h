@@ -15,9 +15,9 @@
 struct bnm_model_ir;
 
 /* ---- The fused kernel (fused.c) ------------------------------------------------------
- * The generated model kernel (codegen.h) extended, inside its step loop, with the work of
- * a BW-step end (analysis.md 2.4): every n_inner steps the BOLD driver of the new state
- * enters one BW step per node, a volume is stored when t is a multiple of TR, and the
+ * The generated model kernel (codegen.h) extended, through the generator's BW-step-end
+ * hook, with the work of a BW-step end (analysis.md 2.4): every n_inner steps the BOLD
+ * driver (a state, or a let without coupling) of the new state enters one BW step per node, a volume is stored when t is a multiple of TR, and the
  * states are stored when t is a multiple of states_sampling. Every position comes from
  * the 64-bit step index, so any launch split gives bitwise identical results. */
 
@@ -28,7 +28,6 @@ typedef struct bnm_fused_config {
     uint32_t n_inner;     /* model steps per BW step */
     uint32_t bw_per_vol;  /* BW steps per TR */
     uint32_t bw_per_samp; /* BW steps per states_sampling; 0: no state samples */
-    int driver_state;     /* state index of the BOLD driver */
 } bnm_fused_config;
 
 typedef struct bnm_fused bnm_fused;
@@ -69,7 +68,9 @@ const char *bnm_fused_source(const bnm_fused *f);
 #include "clbnm/fit.h"
 #include "clbnm/run.h"
 
-typedef enum job_pkind { JP_FIXED, JP_SWEPT, JP_NODE, JP_FIC } job_pkind;
+/* JP_SET: a param whose values come with an explicit simulation list (sets.c); col is
+ * its index in the list, regional_set says whether its values differ per node. */
+typedef enum job_pkind { JP_FIXED, JP_SWEPT, JP_NODE, JP_FIC, JP_SET } job_pkind;
 
 /* How one model param gets its value in every simulation. */
 typedef struct job_param {
@@ -79,6 +80,7 @@ typedef struct job_param {
     size_t col;     /* JP_SWEPT: column of the swept values */
     double value;   /* JP_FIXED */
     const double *node_values; /* JP_NODE: N values (borrowed from the run) */
+    bool regional_set;         /* JP_SET */
 } job_param;
 
 typedef struct job_subject {
@@ -88,8 +90,11 @@ typedef struct job_subject {
     bnm_fit_emp *emp; /* NULL without empirical BOLD */
 } job_subject;
 
+struct bnm_engine_sim_list; /* clbnm/engine.h */
+
 typedef struct job {
     const bnm_run *run;
+    const struct bnm_engine_sim_list *list; /* explicit simulations, or NULL (sweep) */
     struct bnm_model_ir *ir;
     char *model_path;
     int N;
@@ -106,7 +111,6 @@ typedef struct job {
     double velocity;        /* fixed velocity, m/s */
     double time_per_ms;     /* model time units per ms */
     double dt;              /* model step in the model's time unit */
-    int driver_state;
     int *mean_kind;         /* per averaged quantity: 0 state, 1 let */
     int *mean_index;
     size_t n_mean;          /* states_mean names, plus r_E for the FIC penalty when needed */
@@ -124,10 +128,22 @@ typedef struct job {
 } job;
 
 bnm_status job_prepare(bnm_context *ctx, const bnm_run *run, bnm_precision precision, job *j);
+/* The same for an explicit simulation list (borrowed for the job's lifetime): its params
+ * become JP_SET, per simulation (per node when regional). */
+bnm_status job_prepare_list(bnm_context *ctx, const bnm_run *run, bnm_precision precision,
+                            const struct bnm_engine_sim_list *list, job *j);
 void job_free(job *j);
+/* Engine entry shared by bnm_engine_simulate and bnm_engine_simulate_list (list NULL:
+ * the run's own simulations). */
+struct bnm_engine_options;
+struct bnm_engine_stats;
+bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path,
+                      const struct bnm_engine_options *opts, struct bnm_engine_stats *stats,
+                      const struct bnm_engine_sim_list *list);
+
 /* Values of simulation `sim`'s params: sim_params/node_params in the ABI's slots
  * (node_params may be NULL when none); velocity_out may be NULL. swept: the swept
- * values of the simulation. */
+ * values of the simulation; with a list, its [n_params][N] values instead. */
 void job_fill_params(const job *j, const bnm_model_abi *abi, const double *swept,
                      double *sim_params, double *node_params, double *velocity_out);
 

@@ -111,38 +111,33 @@ static const char sig_extra[] =
     "    const nmm_real nmm_k2, const nmm_real nmm_k3, __global nmm_real *nmm_bwbuf,\n"
     "    __global nmm_real *nmm_vol, __global nmm_real *nmm_samp";
 
-/* Inside the step loop, after the divergence check: x_{k+1} is in nmm_states. */
-static const char step_end[] =
-    "if ((nmm_k + 1) % nmm_n_inner == 0) {\n"
-    "    /* end of a BW step (analysis.md 2.4): t = kb * bw_dt */\n"
-    "    const ulong nmm_kb = (nmm_k + 1) / nmm_n_inner;\n"
-    "    const int nmm_vdue = (nmm_kb % nmm_bpv) == 0;\n"
-    "    const ulong nmm_vs = nmm_vdue ? nmm_kb / nmm_bpv - 1 - nmm_vbase : 0;\n"
-    "    const int nmm_sdue = NMM_SAMPLE && (nmm_kb % nmm_bps) == 0;\n"
-    "    const ulong nmm_ss = nmm_sdue ? nmm_kb / nmm_bps - 1 - nmm_sbase : 0;\n"
-    "    (void)nmm_ss; (void)nmm_scap; (void)nmm_samp; (void)nmm_bwh; (void)nmm_bwbuf;\n"
-    "    (void)nmm_k1; (void)nmm_k2; (void)nmm_k3;\n"
-    "    for (ulong nmm_i = 0; nmm_i < nmm_nn; ++nmm_i) {\n"
-    "        const nmm_real nmm_zd = nmm_states[(nmm_sb + NMM_DRV) * nmm_nn + nmm_i];\n"
-    "#if NMM_BALLOON\n"
-    "        __global nmm_real *nmm_bp = nmm_bwbuf + nmm_s * NMM_BW_NFIELD * nmm_nn + nmm_i;\n"
-    "        const nmm_bw nmm_b = nmm_bw_step(nmm_bw_load(nmm_bp, nmm_nn), nmm_zd, nmm_bwh);\n"
-    "        nmm_bw_store(nmm_bp, nmm_nn, nmm_b);\n"
-    "        if (nmm_vdue)\n"
-    "            nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] =\n"
-    "                nmm_bw_bold(nmm_b, nmm_k1, nmm_k2, nmm_k3);\n"
-    "#else\n"
-    "        if (nmm_vdue)\n"
-    "            nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = nmm_zd;\n"
-    "#endif\n"
-    "#if NMM_SAMPLE\n"
-    "        if (nmm_sdue)\n"
-    "            for (uint nmm_q = 0; nmm_q < NMM_NSTATES; ++nmm_q)\n"
-    "                nmm_samp[((nmm_s * nmm_scap + nmm_ss) * NMM_NSTATES + nmm_q) * nmm_nn + nmm_i] =\n"
-    "                    nmm_states[(nmm_sb + nmm_q) * nmm_nn + nmm_i];\n"
-    "#endif\n"
-    "    }\n"
-    "}\n";
+/* The generator's BW-step-end hook (codegen.h): runs at the end of every BW step with
+ * the node's BOLD driver at the new state in nmm_zd; x_{k+1} is in nmm_states. */
+static const char step_end_macros[] =
+    "#define NMM_STEP_END_DUE ((nmm_k + 1) % nmm_n_inner == 0)\n"
+    "/* t = kb * bw_dt (analysis.md 2.4); volume and sample numbers from kb alone */\n"
+    "#define NMM_STEP_END_BEGIN \\\n"
+    "    const ulong nmm_kb = (nmm_k + 1) / nmm_n_inner; \\\n"
+    "    const int nmm_vdue = (nmm_kb % nmm_bpv) == 0; \\\n"
+    "    const ulong nmm_vs = nmm_vdue ? nmm_kb / nmm_bpv - 1 - nmm_vbase : 0; \\\n"
+    "    const int nmm_sdue = NMM_SAMPLE && (nmm_kb % nmm_bps) == 0; \\\n"
+    "    const ulong nmm_ss = nmm_sdue ? nmm_kb / nmm_bps - 1 - nmm_sbase : 0; \\\n"
+    "    (void)nmm_vs; (void)nmm_ss;\n"
+    "#define NMM_STEP_END_NODE \\\n"
+    "    if (NMM_BALLOON) { \\\n"
+    "        __global nmm_real *nmm_bp = nmm_bwbuf + nmm_s * NMM_BW_NFIELD * nmm_nn + nmm_i; \\\n"
+    "        const nmm_bw nmm_b = nmm_bw_step(nmm_bw_load(nmm_bp, nmm_nn), nmm_zd, nmm_bwh); \\\n"
+    "        nmm_bw_store(nmm_bp, nmm_nn, nmm_b); \\\n"
+    "        if (nmm_vdue) \\\n"
+    "            nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = \\\n"
+    "                nmm_bw_bold(nmm_b, nmm_k1, nmm_k2, nmm_k3); \\\n"
+    "    } else if (nmm_vdue) { \\\n"
+    "        nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = nmm_zd; \\\n"
+    "    } \\\n"
+    "    if (NMM_SAMPLE && nmm_sdue) \\\n"
+    "        for (uint nmm_q = 0; nmm_q < NMM_NSTATES; ++nmm_q) \\\n"
+    "            nmm_samp[((nmm_s * nmm_scap + nmm_ss) * NMM_NSTATES + nmm_q) * nmm_nn + nmm_i] = \\\n"
+    "                nmm_states[(nmm_sb + nmm_q) * nmm_nn + nmm_i];\n";
 
 /* text with the marker (which must occur exactly once) replaced by insert; NULL when it
  * does not (the caller reports it) or on no memory (*oom set). Frees nothing. */
@@ -171,20 +166,19 @@ static char *splice(const char *src, const bnm_fused_config *cfg, int n_states, 
     *oom = false;
     char defs[256];
     snprintf(defs, sizeof defs,
-             "\n#define NMM_DRV %du\n#define NMM_BALLOON %d\n#define NMM_SAMPLE %d\n"
-             "#define NMM_NSTATES %du\n",
-             cfg->driver_state, cfg->mode == BNM_BOLD_BALLOON ? 1 : 0,
-             cfg->bw_per_samp > 0 ? 1 : 0, n_states);
-    size_t pl = strlen(bnm_bold_cl_source) + strlen(defs) + 1;
+             "\n#define NMM_BALLOON %d\n#define NMM_SAMPLE %d\n#define NMM_NSTATES %du\n",
+             cfg->mode == BNM_BOLD_BALLOON ? 1 : 0, cfg->bw_per_samp > 0 ? 1 : 0, n_states);
+    size_t pl = strlen(bnm_bold_cl_source) + strlen(defs) + strlen(step_end_macros) + 1;
     char *prelude = malloc(pl);
     if (!prelude) {
         *oom = true;
         return NULL;
     }
-    snprintf(prelude, pl, "%s%s", bnm_bold_cl_source, defs);
+    snprintf(prelude, pl, "%s%s%s", bnm_bold_cl_source, defs, step_end_macros);
     char *a = replace_once(src, BNM_CODEGEN_MARK_PRELUDE, prelude, oom);
     char *b = a ? replace_once(a, BNM_CODEGEN_MARK_ARGS, sig_extra, oom) : NULL;
-    char *c = b ? replace_once(b, BNM_CODEGEN_MARK_STEP_END, step_end, oom) : NULL;
+    /* the hook itself is the generator's; the step-end marker must still be there once */
+    char *c = b && strstr(b, "#ifdef NMM_STEP_END_NODE") ? replace_once(b, BNM_CODEGEN_MARK_STEP_END, "", oom) : NULL;
     free(prelude);
     free(a);
     free(b);
@@ -205,8 +199,7 @@ bnm_status bnm_fused_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cac
     f->ir = ir;
     f->cfg = *cfg;
     const bnm_device_info *dev = bnm_cl_device(cl);
-    if (cfg->n_inner == 0 || cfg->bw_per_vol == 0 || cfg->driver_state < 0 ||
-        cfg->driver_state >= ir->n_states) {
+    if (cfg->n_inner == 0 || cfg->bw_per_vol == 0) {
         st = bnm_fail(ctx, BNM_ERR_INVALID_ARG, "bad fused-kernel configuration");
         goto fail;
     }

@@ -229,7 +229,21 @@ static bnm_status plan_params(bnm_context *ctx, job *j)
         ps->name = ip->name;
         int col = find_swept(run, ip, "");
         const bnm_run_param *given = find_given(run, ip, "");
-        if (j->fic_on && p == ir->fic->param) {
+        int lc = -1;
+        for (size_t k = 0; j->list && k < j->list->n_params && lc < 0; k++)
+            if (name_is(ip, j->list->param_names[k]))
+                lc = (int)k;
+        if (lc >= 0 && !(j->fic_on && p == ir->fic->param)) {
+            jp->kind = JP_SET;
+            jp->col = (size_t)lc;
+            jp->regional_set = j->list->param_regional[lc];
+            if (jp->regional_set && !ip->regional)
+                return bnm_fail(ctx, BNM_ERR_RUN,
+                                "%s: param '%s' is not regional in model %s: it cannot be "
+                                "heterogeneous", run->path, ip->name, ir->name);
+            ps->level = jp->regional_set ? BNM_PARAM_PER_NODE : BNM_PARAM_PER_SIM;
+            j->n_settings++;
+        } else if (j->fic_on && p == ir->fic->param) {
             if (col >= 0 || given)
                 bnm_log_warn("%s: '%s' is set by FIC (fic.enabled): the run's values are not "
                              "used",
@@ -365,19 +379,26 @@ static bnm_status plan_outputs(bnm_context *ctx, job *j)
                         run->outputs.states_ts_loc.col);
     if (!ir->has_bold)
         return bnm_fail(ctx, BNM_ERR_MODEL, "model %s has no `bold` statement", ir->name);
-    if (ir->bold.kind != BNM_REF_STATE)
+    if (ir->bold.kind != BNM_REF_STATE &&
+        !(ir->bold.kind == BNM_REF_LET && !ir->lets[ir->bold.index].uses_coupling))
         return bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
-                        "model %s: its BOLD driver is a let; this engine drives BOLD from a "
-                        "state only (yet)",
+                        "model %s: its BOLD driver depends on the coupling; this engine "
+                        "drives BOLD from a state or a coupling-free let only (yet)",
                         ir->name);
-    j->driver_state = ir->bold.index;
     return BNM_OK;
 }
 
 bnm_status job_prepare(bnm_context *ctx, const bnm_run *run, bnm_precision precision, job *j)
 {
+    return job_prepare_list(ctx, run, precision, NULL, j);
+}
+
+bnm_status job_prepare_list(bnm_context *ctx, const bnm_run *run, bnm_precision precision,
+                            const bnm_engine_sim_list *list, job *j)
+{
     memset(j, 0, sizeof *j);
     j->run = run;
+    j->list = list;
     bnm_status st;
     if ((st = bnm_model_find(ctx, run->model, NULL, 0, &j->model_path)) != BNM_OK)
         goto fail;
@@ -499,6 +520,16 @@ void job_fill_params(const job *j, const bnm_model_abi *abi, const double *swept
         const bnm_abi_entry *e = bnm_model_abi_find(abi, BNM_ABI_PARAM, jp->name);
         if (!e || jp->kind == JP_FIC) /* FIC writes its param after its solve */
             continue;
+        if (jp->kind == JP_SET) {
+            /* swept is the list's [n_params][N] row of this simulation */
+            const double *v = swept + jp->col * N;
+            if (e->sim_slot >= 0)
+                sim_params[e->sim_slot] = v[0];
+            if (e->node_slot >= 0 && node_params)
+                for (size_t i = 0; i < N; i++)
+                    node_params[(size_t)e->node_slot * N + i] = v[jp->regional_set ? i : 0];
+            continue;
+        }
         if (e->sim_slot >= 0)
             sim_params[e->sim_slot] = jp->kind == JP_SWEPT ? swept[jp->col] : jp->value;
         if (e->node_slot >= 0 && node_params)

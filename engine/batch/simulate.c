@@ -612,7 +612,6 @@ bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char 
     fc.n_inner = (uint32_t)c->n_inner;
     fc.bw_per_vol = (uint32_t)c->bw_per_vol;
     fc.bw_per_samp = j->n_mean ? (uint32_t)c->bw_per_samp : 0;
-    fc.driver_state = j->driver_state;
     if ((st = bnm_fused_create(ctx, e.cl, e.cache, j->ir, &j->spec, &fc, &e.fk)) != BNM_OK)
         goto done;
     e.abi = bnm_fused_abi(e.fk);

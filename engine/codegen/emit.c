@@ -548,6 +548,44 @@ static void emit_publish(gen *g, bnm_cg_buf *b)
     bnm_cg_buf_puts(b, "}\n}\n");
 }
 
+/* The BW-step-end hook (codegen.h, NMM_STEP_END_*): when the includer defines
+ * NMM_STEP_END_NODE, each node's BOLD driver (bold statement; a state, or a let that does
+ * not depend on a coupling) is evaluated at the new state x_{k+1} (analysis.md 2.4) into
+ * nmm_zd, and the includer's code runs with it. Without the definition the preprocessor
+ * drops the block. */
+static void emit_step_end(gen *g, bnm_cg_buf *b)
+{
+    const bnm_model_ir *ir = g->ir;
+    bnm_cg_buf_puts(b,
+        "#ifdef NMM_STEP_END_NODE\n"
+        "if (NMM_STEP_END_DUE) {\n"
+        "NMM_STEP_END_BEGIN\n"
+        "for (ulong nmm_i = 0; nmm_i < nmm_nn; ++nmm_i) {\n");
+    emit_node_prologue(g, b, true);
+    for (int s = 0; s < ir->n_states; s++)
+        bnm_cg_buf_printf(b, "const nmm_real nmm_x_%s = nmm_states[(nmm_sb + %du) * nmm_nn + nmm_i];\n",
+                          ir->states[s].name, s);
+    bnm_cg_buf_puts(b, "{\n");
+    emit_bind_states(g, b, "nmm_x_", "nmm_tk1");
+    emit_step_lets(g, b, true);
+    bnm_cg_buf_puts(b, "const nmm_real nmm_zd = ");
+    if (!ir->has_bold) {
+        bnm_cg_buf_puts(b, "((nmm_real)NAN)");
+    } else if (ir->bold.kind == BNM_REF_STATE) {
+        bnm_cg_buf_printf(b, "s_%s", ir->states[ir->bold.index].name);
+    } else if (ir->bold.kind == BNM_REF_LET && !ir->lets[ir->bold.index].uses_coupling) {
+        if (g->rs->let_level[ir->bold.index] == BNM_LEVEL_LIT)
+            put_lit(g, b, bnm_cg_fold(g->rs, ir->lets[ir->bold.index].expr));
+        else
+            bnm_cg_buf_printf(b, "l_%s", ir->lets[ir->bold.index].name);
+    } else {
+        /* a driver that needs the coupling: the engine refuses such models */
+        bnm_cg_buf_puts(b, "((nmm_real)NAN)");
+    }
+    bnm_cg_buf_puts(b, ";\nNMM_STEP_END_NODE\n}\n}\n}\n#endif\n");
+    put_engine_line(b);
+}
+
 static void emit_helpers(gen *g, bnm_cg_buf *b)
 {
     (void)g;
@@ -692,7 +730,9 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         "    nmm_status[2 * nmm_s] = 1;\n"
         "    nmm_status[2 * nmm_s + 1] = nmm_k + 1;\n"
         "    break;\n"
-        "}\n"
+        "}\n");
+    emit_step_end(g, b);
+    bnm_cg_buf_puts(b,
         BNM_CODEGEN_MARK_STEP_END "\n"
         "}\n"
         "}\n");
@@ -743,6 +783,7 @@ bnm_status bnm_codegen_emit_full(bnm_context *ctx, const struct bnm_model_ir *ir
         g.node_let_slot[l] = rs->let_level[l] == BNM_LEVEL_NODE ? g.n_node_lets++ : -1;
     /* Pass 1 finds the hoisted subtrees, pass 2 emits them before the loop. */
     emit_publish(&g, &scratch);
+    emit_step_end(&g, &scratch); /* its lets' hoisted subtrees too */
     g.sum_counter = 0;
     emit_node_update(&g, &scratch);
     g.sum_counter = 0;

@@ -526,6 +526,54 @@ START_TEST(direct_mode_and_divergence)
 }
 END_TEST
 
+/* A let as BOLD driver (mpr: bold rate, rate = tau * r), evaluated on the device at the
+ * new state of each BW-step end (analysis.md 2.4); direct mode makes it observable. */
+START_TEST(let_driver)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    const char *text = "model: mpr\n"
+                       "duration: 2\n"
+                       "tr: 0.1\n"
+                       "bold_remove: 0\n"
+                       "bold_mode: direct\n"
+                       "seed: 2\n"
+                       "precision: float\n"
+                       "subjects:\n"
+                       "  - id: s1\n"
+                       "    sc: sc.txt\n"
+                       "params: {G: 0.5, tau: 2.0, sigma_r: 0.05}\n"
+                       "outputs: {bold: true, fc: false, fcd: false, states_mean: [r, rate]}\n";
+    uint64_t want[1] = {0};
+    capture cap = {.n_want = 1, .want = want};
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.on_batch = on_batch;
+    o.user = &cap;
+    run_text(dir, text, &o, NULL, NULL);
+    ck_assert_int_eq(cap.got, 1);
+    ck_assert_uint_eq(cap.n_vol, 20);
+    double spread = 0;
+    for (int i = 0; i < NN; i++) {
+        double m = 0;
+        for (size_t v = 0; v < cap.n_vol; v++)
+            m += cap.bold[v * NN + i];
+        m /= (double)cap.n_vol;
+        double mr = cap.mean[0 * NN + i], mrate = cap.mean[1 * NN + i];
+        /* volumes = rate at the sampling instants; rate = tau * r (host-evaluated let) */
+        ck_assert_msg(fabs(m - mrate) <= 1e-6 * fabs(mrate), "node %d: %g vs %g", i, m, mrate);
+        ck_assert_msg(fabs(mrate - 2.0 * mr) <= 1e-6 * fabs(mrate), "node %d", i);
+        spread = fmax(spread, fabs(cap.bold[(cap.n_vol - 1) * NN + i] - cap.bold[i]));
+    }
+    ck_assert(spread > 1e-4); /* noise moved it */
+    capture_free(&cap);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- Steady-state FIC ----------------------------------------------------------------- */
 
 START_TEST(fic_steady_state)
@@ -825,6 +873,7 @@ static Suite *engine_suite(void)
     TCase *dm = tcase_create("direct");
     tcase_set_timeout(dm, 900);
     tcase_add_test(dm, direct_mode_and_divergence);
+    tcase_add_test(dm, let_driver);
     suite_add_tcase(s, dm);
     TCase *fic = tcase_create("fic");
     tcase_set_timeout(fic, 900);

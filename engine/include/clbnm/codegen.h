@@ -43,7 +43,14 @@ extern "C" {
  *   STEP_END  on its own line at the end of the step loop body, after the divergence
  *             check: the state x_{k+1} of every node is in nmm_states, the step index is
  *             nmm_k, the simulation nmm_s, its state base nmm_sb, N nmm_nn.
- * Keep them when changing the generator; the engine's tests fail without them. */
+ * Keep them when changing the generator; the engine's tests fail without them.
+ *
+ * BW-step-end hook: just before STEP_END the generator emits, inside
+ * `#ifdef NMM_STEP_END_NODE`, `if (NMM_STEP_END_DUE) { NMM_STEP_END_BEGIN` then a loop
+ * over nodes nmm_i that binds the node's params and new states and evaluates the model's
+ * BOLD driver (a state, or a let without coupling; NaN otherwise) at x_{k+1} and t_{k+1}
+ * into `const nmm_real nmm_zd`, then expands NMM_STEP_END_NODE. An includer that defines
+ * the three macros (at PRELUDE) gets its per-node code run where it asks. */
 #define BNM_CODEGEN_MARK_PRELUDE "/* @nmm:prelude */"
 #define BNM_CODEGEN_MARK_ARGS "/* @nmm:args */"
 #define BNM_CODEGEN_MARK_STEP_END "/* @nmm:step-end */"

@@ -40,7 +40,8 @@ typedef struct bnm_engine_batch_view {
     uint64_t first;
     size_t n, n_vol, n_nodes;
     const double *bold;        /* [n][n_vol][n_nodes] */
-    const double *states_mean; /* [n][n_states_mean][n_nodes] */
+    const double *states_mean; /* [n][n_states_mean][n_nodes]: outputs.states_mean in
+                                  order, then r_E when the FIC penalty needs it */
     size_t n_states_mean;
     const uint8_t *diverged;   /* [n] */
     const double *fc;          /* [n][n_pairs] or NULL */
