@@ -12,6 +12,7 @@ static const cli_command commands[] = {
     {"check", "parse and check a model file; print its summary or diagnostics", cmd_check},
     {"simulate", "run the batch of simulations a run file describes; write one HDF5 file",
      cmd_simulate},
+    {"optimize", "fit every subject x seed of a run file with batched CMA-ES", cmd_optimize},
     {"bench", "run standard timed workloads and print throughput", cmd_bench},
     {"report", "draw the standard figures (PNG) of a simulate file or optimize folder",
      cmd_report},

@@ -39,6 +39,7 @@ int cmd_selftest(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

@@ -1,14 +1,9 @@
 /* clbnm optimize: every subject x seed CMA-ES run of a run file, batched together
- * (interface.md 1, 2, 4; driver in clbnm/optimize.h).
- *
- * NOT IN THE BUILD YET. The evaluation callback needs the engine entry point that
- * simulates an explicit list of (subject, seed, param values per sim and per node) and
- * returns scores per simulation (proposed below as bnm_engine_sets_*, to live in
- * engine/batch/sets.c). The engine was not released when this was written, so that entry
- * point does not exist; everything else here is final. To enable: implement the three
- * bnm_engine_sets_* functions, move their prototypes to a public header, add
- * 'cmd_optimize.c' to tools/meson.build, `int cmd_optimize(int, char **);` to cli.h and
- * {"optimize", "...", cmd_optimize} to the table in clbnm.c. */
+ * (interface.md 1, 2, 4; driver in clbnm/optimize.h). Each generation of all runs is one
+ * bnm_engine_simulate_list call (the engine's batching splits it to fit the device).
+ * The engine is set up again for every generation (model, data, device; the kernel
+ * comes from the program cache): simple, and small next to the simulations themselves
+ * for realistic durations. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +12,12 @@
 #include "clbnm/data.h"
 #include "clbnm/engine.h"
 #include "clbnm/fic.h"
+#include "clbnm/fit.h"
 #include "clbnm/model.h"
 #include "clbnm/optimize.h"
 #include "clbnm/run.h"
 #include "ir.h"
 #include "modellib.h"
-
-/* ---- Proposed engine entry point (engine/batch/sets.c) ------------------------------ */
-typedef struct bnm_engine_sets bnm_engine_sets;
-/* Prepares the engine for run (model, subjects, device, kernel with the given params
- * settable per simulation, the regional ones per node). The caller owns *out. */
-bnm_status bnm_engine_sets_create(bnm_context *ctx, const bnm_run *run,
-                                  const bnm_engine_options *opts,
-                                  const char *const *param_names, const bool *param_regional,
-                                  size_t n_params, bnm_engine_sets **out);
-/* Simulates the batch's particles (batch->subject, batch->seed, batch->values) and fills
- * batch->cost, gof, scores, fic_penalty, diverged. */
-bnm_status bnm_engine_sets_eval(bnm_context *ctx, bnm_engine_sets *e, const bnm_opt_batch *batch);
-void bnm_engine_sets_destroy(bnm_engine_sets *e);
-/* ------------------------------------------------------------------------------------ */
 
 static void print_usage(FILE *out)
 {
@@ -117,12 +99,31 @@ static bnm_status subject_nodes(bnm_context *ctx, const bnm_run *run, size_t *no
     return BNM_OK;
 }
 
-static bnm_status engine_eval(bnm_context *ctx, const bnm_opt_batch *batch, void *user)
+typedef struct engine_user {
+    const bnm_run *run;
+    bnm_engine_options opts;
+} engine_user;
+
+/* One generation of every active run: simulate, then gof and cost from the scores. */
+static bnm_status engine_eval(bnm_context *ctx, const bnm_opt_batch *b, void *user)
 {
-    return bnm_engine_sets_eval(ctx, user, batch);
+    engine_user *u = user;
+    bnm_engine_sim_list l = {
+        .n = b->n, .subject = b->subject, .seed = b->seed, .n_params = b->n_params,
+        .param_names = b->param_names, .param_regional = b->param_regional,
+        .n_nodes = b->n_nodes, .values = b->values,
+    };
+    bnm_engine_list_results r = {b->scores, b->fic_penalty, b->diverged};
+    bnm_status st = bnm_engine_simulate_list(ctx, u->run, &l, &u->opts, &r, NULL);
+    if (st != BNM_OK)
+        return st;
+    for (size_t q = 0; q < b->n; q++) {
+        b->gof[q] = bnm_fit_gof(b->scores + q * BNM_FIT_N_TERMS, u->run->fit.terms);
+        b->cost[q] = bnm_fit_cost(b->gof[q], b->fic_penalty[q]);
+    }
+    return BNM_OK;
 }
 
-int cmd_optimize(int argc, char **argv);
 int cmd_optimize(int argc, char **argv)
 {
     cli_common common = {0};
@@ -171,7 +172,8 @@ int cmd_optimize(int argc, char **argv)
     model_names mn = {0};
     size_t *nodes = NULL;
     bnm_opt_problem *p = NULL;
-    bnm_engine_sets *eng = NULL;
+    engine_user eu;
+    memset(&eu, 0, sizeof eu);
     char *def_out = NULL;
     int code = CLI_EXIT_OK;
     if (bnm_context_create(&ctx) != BNM_OK)
@@ -194,26 +196,21 @@ int cmd_optimize(int argc, char **argv)
         pc.subject_nodes = nodes;
         st = bnm_opt_problem_create(ctx, &pc, &p);
     }
+    for (size_t k = 0; st == BNM_OK && k < run->n_subjects; k++)
+        if (!run->subjects[k].bold)
+            st = bnm_fail(ctx, BNM_ERR_RUN, "%s:%d:%d: error: subject '%s' has no empirical "
+                          "BOLD (key bold): optimize fits to it", run->path,
+                          run->subjects[k].loc.line, run->subjects[k].loc.col,
+                          run->subjects[k].id);
     if (st == BNM_OK) {
-        bnm_engine_options o;
-        bnm_engine_options_init_defaults(&o);
-        o.device = common.device;
+        eu.run = run;
+        bnm_engine_options_init_defaults(&eu.opts);
+        eu.opts.device = common.device;
         if (common.precision)
-            o.precision = strcmp(common.precision, "double") == 0 ? BNM_RUN_PRECISION_DOUBLE
-                                                                  : BNM_RUN_PRECISION_FLOAT;
-        size_t np = bnm_opt_problem_n_params(p);
-        const char **names = calloc(np + 1, sizeof *names);
-        bool *regional = calloc(np + 1, sizeof *regional);
-        if (!names || !regional)
-            st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
-        for (size_t j = 0; j < np && st == BNM_OK; j++) {
-            names[j] = bnm_opt_problem_param_name(p, j);
-            regional[j] = bnm_opt_problem_param_regional(p, j);
-        }
-        if (st == BNM_OK)
-            st = bnm_engine_sets_create(ctx, run, &o, names, regional, np, &eng);
-        free(names);
-        free(regional);
+            eu.opts.precision = strcmp(common.precision, "double") == 0
+                                    ? BNM_RUN_PRECISION_DOUBLE
+                                    : BNM_RUN_PRECISION_FLOAT;
+        eu.opts.progress = false;
     }
     if (st == BNM_OK && !outdir) {
         if (!(def_out = default_outdir(run_path)))
@@ -226,7 +223,7 @@ int cmd_optimize(int argc, char **argv)
         c.outdir = outdir;
         c.resume = resume;
         c.eval = engine_eval;
-        c.user = eng;
+        c.user = &eu;
         c.model = run->model;
         c.precision = common.precision;
         c.device = common.device;
@@ -237,7 +234,6 @@ int cmd_optimize(int argc, char **argv)
     else if (!common.quiet)
         fprintf(stderr, "clbnm optimize: %zu runs done; wrote %s/runs.h5\n",
                 bnm_opt_problem_n_runs(p), outdir);
-    bnm_engine_sets_destroy(eng);
     bnm_opt_problem_destroy(p);
     free(nodes);
     free(mn.names);

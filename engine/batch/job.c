@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch_internal.h"
+#include "clbnm/engine.h"
 #include "clbnm/data.h"
 #include "clbnm/log.h"
 #include "clbnm/model.h"

@@ -220,12 +220,24 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
     batch_bufs *b = &e->b;
     size_t N = z->N;
     bnm_status st;
-    bnm_run_sims_chunk(run, first, n, b->subj, b->swept);
+    const bnm_engine_sim_list *list = j->list;
+    if (list) {
+        memcpy(b->swept, list->values + first * z->nsw, n * z->nsw * sizeof *b->swept);
+        for (size_t s = 0; s < n; s++) {
+            b->subj[s] = list->subject[first + s];
+            b->seeds[s] = list->seed[first + s];
+        }
+    } else {
+        bnm_run_sims_chunk(run, first, n, b->subj, b->swept);
+    }
     for (size_t s = 0; s < n; s++) {
         size_t sj;
-        bnm_run_sim_params(run, first + s, &sj, &b->seeds[s], NULL);
+        if (!list)
+            bnm_run_sim_params(run, first + s, &sj, &b->seeds[s], NULL);
         uint64_t g = first + s;
-        b->noise[s] = run->noise_sharing == BNM_NOISE_PER_SIMULATION ? (uint32_t)g : 0;
+        /* A list's simulations draw noise from their seed only, so a simulation's result
+         * does not depend on its position in the list (optimize batches). */
+        b->noise[s] = !list && run->noise_sharing == BNM_NOISE_PER_SIMULATION ? (uint32_t)g : 0;
         b->conn[s] = (int)b->subj[s];
         b->subj32[s] = (int32_t)b->subj[s];
         b->emp[s] = j->subj[b->subj[s]].emp;
@@ -330,7 +342,7 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         *done_units += per_launch_units * (double)nb;
         bnm_progress_update(&e->prog, *done_units, (double)first + (double)n * (double)(kb + nb) /
                                                        (double)c->n_bw,
-                            (double)bnm_run_n_sims(run));
+                            (double)(j->list ? j->list->n : bnm_run_n_sims(run)));
     }
     if ((st = bnm_fused_read_status(ctx, e->fk, b->status)) != BNM_OK)
         return st;
@@ -381,6 +393,7 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         v.fcd = j->fcd_on ? b->fcd : NULL;
         v.n_fcd = z->n_fcd;
         v.scores = j->any_emp ? b->scores : NULL;
+        v.fic_penalty = b->penalty;
         if ((st = e->opts->on_batch(ctx, &v, e->opts->user)) != BNM_OK)
             return st;
     }
@@ -543,6 +556,13 @@ static bnm_precision pick_precision(const bnm_run *run, const bnm_engine_options
 bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char *out_path,
                                const bnm_engine_options *opts, bnm_engine_stats *stats)
 {
+    return engine_run(ctx, run, out_path, opts, stats, NULL);
+}
+
+bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path,
+                      const bnm_engine_options *opts, bnm_engine_stats *stats,
+                      const bnm_engine_sim_list *list)
+{
     bnm_engine_options defo;
     if (!opts) {
         bnm_engine_options_init_defaults(&defo);
@@ -560,7 +580,7 @@ bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char 
     e.opts = opts;
     double *weights = NULL;
     bnm_precision prec = pick_precision(run, opts);
-    bnm_status st = job_prepare(ctx, run, prec, &e.j);
+    bnm_status st = job_prepare_list(ctx, run, prec, list, &e.j);
     if (st != BNM_OK)
         return st;
     const job *j = &e.j;
@@ -576,7 +596,18 @@ bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char 
         st = bnm_fail(ctx, BNM_ERR_RUN, "%s: step ratios too large", run->path);
         goto done;
     }
-    uint64_t n_sims = bnm_run_n_sims(run);
+    uint64_t n_sims = list ? list->n : bnm_run_n_sims(run);
+    if (list && (list->n_nodes != (size_t)j->N || out_path)) {
+        st = bnm_fail(ctx, BNM_ERR_INVALID_ARG, "%s: a simulation list needs %d nodes per "
+                      "value row (got %zu) and no output file", run->path, j->N, list->n_nodes);
+        goto done;
+    }
+    for (size_t s = 0; list && s < list->n; s++)
+        if (list->subject[s] >= j->n_subj) {
+            st = bnm_fail(ctx, BNM_ERR_INVALID_ARG, "%s: simulation %zu names subject %zu of "
+                          "%zu", run->path, s, list->subject[s], j->n_subj);
+            goto done;
+        }
     if (n_sims == 0) {
         st = bnm_fail(ctx, BNM_ERR_RUN, "%s: the run describes no simulation", run->path);
         goto done;
@@ -628,7 +659,7 @@ bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char 
     z->nsp = (size_t)e.abi->n_sim_params;
     z->nnp = (size_t)e.abi->n_node_params;
     z->nq = j->n_mean;
-    z->nsw = bnm_run_n_swept(run);
+    z->nsw = list ? list->n_params * z->N : bnm_run_n_swept(run);
     z->n_vol = (size_t)c->n_vol;
     z->n_pairs = j->want_fit ? j->pairs.n_pairs : 0;
     z->n_fcd = j->fcd_on ? j->n_fcd : 0;

@@ -19,6 +19,7 @@
 
 #include "clbnm/clbnm.h"
 #include "clbnm/optimize.h"
+#include "test_optimize_cli.h"
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
@@ -905,6 +906,7 @@ int main(void)
     tcase_add_test(r, resume_errors);
     tcase_add_test(r, csv_matches_runs_h5);
     suite_add_tcase(s, r);
+    suite_add_tcase(s, optimize_cli_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -18,6 +18,7 @@
 #include "clbnm/model.h"
 #include "clbnm/model_kernel.h"
 #include "clbnm/model_spec.h"
+#include "clbnm/optimize.h"
 #include "clbnm/program.h"
 #include "clbnm/run.h"
 #include "clbnm/runtime.h"

@@ -25,6 +25,7 @@
 #define CLBNM_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clbnm/context.h"
@@ -49,6 +50,7 @@ typedef struct bnm_engine_batch_view {
     const double *fcd;         /* [n][n_fcd] or NULL */
     size_t n_fcd;
     const double *scores;      /* [n][BNM_FIT_N_TERMS] (fit.h) or NULL without empirical data */
+    const double *fic_penalty; /* [n] (0 without a penalty) */
 } bnm_engine_batch_view;
 
 /* Called after each batch; a status other than BNM_OK stops the run with that status. */
@@ -94,6 +96,36 @@ typedef struct bnm_engine_stats {
  * engine does not run yet), BNM_ERR_OPENCL / BNM_ERR_BUILD (naming the device), BNM_ERR_IO. */
 bnm_status bnm_engine_simulate(bnm_context *ctx, const bnm_run *run, const char *out_path,
                                const bnm_engine_options *opts, bnm_engine_stats *stats);
+
+/* An explicit list of simulations (clbnm optimize; engine/batch/sets.c): simulation s
+ * uses subject subject[s] of the run, noise seed seed[s], and for param k (a model
+ * param name or alias) the values values[(s * n_params + k) * n_nodes + i], node i (a
+ * global param reads node 0's). Every array is borrowed during the call. */
+typedef struct bnm_engine_sim_list {
+    size_t n;
+    const size_t *subject;
+    const uint64_t *seed;
+    size_t n_params;
+    const char *const *param_names;
+    const bool *param_regional;
+    size_t n_nodes;
+    const double *values;
+} bnm_engine_sim_list;
+
+/* Results of bnm_engine_simulate_list, arrays of list->n filled by the call. */
+typedef struct bnm_engine_list_results {
+    double *scores;      /* [n][BNM_FIT_N_TERMS], NaN without empirical BOLD */
+    double *fic_penalty; /* [n] */
+    uint8_t *diverged;   /* [n] */
+} bnm_engine_list_results;
+
+/* Runs the simulations of list with everything else from run (parsed in any mode; its
+ * sweep is ignored), writes no file, and fills res. Errors as bnm_engine_simulate, plus
+ * BNM_ERR_INVALID_ARG for a list whose n_nodes or subjects do not match the run. */
+bnm_status bnm_engine_simulate_list(bnm_context *ctx, const bnm_run *run,
+                                    const bnm_engine_sim_list *list,
+                                    const bnm_engine_options *opts,
+                                    bnm_engine_list_results *res, bnm_engine_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,9 @@
+/* The `clbnm optimize` end-to-end case of the optimize runner. */
+#ifndef TEST_OPTIMIZE_CLI_H
+#define TEST_OPTIMIZE_CLI_H
+
+#include <check.h>
+
+TCase *optimize_cli_tcase(void);
+
+#endif
