@@ -801,6 +801,38 @@ static bool is_statement_keyword(parser *P, const nmm_tok *t)
     return false;
 }
 
+typedef struct word_choice {
+    const char *word;
+    int value;
+} word_choice;
+
+/* `time_unit` and `integrator`: a statement allowed once whose value is one word of a
+ * fixed list. *seen_off holds the statement offset + 1 once seen. Returns true and sets
+ * *value when the statement is valid. */
+static bool stmt_once_choice(parser *P, const nmm_tok *kw, int so, const char *what,
+                             const word_choice *choices, int n, const char *help,
+                             int *seen_off, int *value)
+{
+    nmm_file *f = P->f;
+    nmm_tok *v = cur(P);
+    if (*seen_off) {
+        nmm_diag *d = perr(P, kw, "'%.*s' given twice", kw->len, f->src + kw->off);
+        nmm_diag_extra(f, d, "note: first given at line %d", nmm_line_of(f, *seen_off - 1));
+        return false;
+    }
+    for (int i = 0; i < n; i++) {
+        if (is_word(P, v, choices[i].word)) {
+            *value = choices[i].value;
+            *seen_off = so + 1;
+            advance(P);
+            return true;
+        }
+    }
+    nmm_diag *d = perr(P, v, "unknown %s %s", what, describe(P, v));
+    nmm_diag_extra(f, d, "help: %s", help);
+    return false;
+}
+
 static void statement(parser *P)
 {
     nmm_file *f = P->f;
@@ -859,45 +891,19 @@ static void statement(parser *P)
         nmm_vec_push(&f->arena, is_word(P, t, "doc") ? &f->docs : &f->cites, (void *)cur(P)->str);
         advance(P);
     } else if (is_word(P, t, "time_unit")) {
-        nmm_tok *v = cur(P);
-        if (f->time_unit_off) {
-            nmm_diag *d = perr(P, t, "'time_unit' given twice");
-            nmm_diag_extra(f, d, "note: first given at line %d", nmm_line_of(f, f->time_unit_off - 1));
-            return;
-        }
-        if (is_word(P, v, "s"))
-            f->time_unit = BNM_TIME_S;
-        else if (is_word(P, v, "ms"))
-            f->time_unit = BNM_TIME_MS;
-        else if (is_word(P, v, "us"))
-            f->time_unit = BNM_TIME_US;
-        else {
-            nmm_diag *d = perr(P, v, "unknown time unit %s", describe(P, v));
-            nmm_diag_extra(f, d, "help: write 's', 'ms' or 'us'");
-            return;
-        }
-        f->time_unit_off = so + 1;
-        advance(P);
+        static const word_choice units[] = {
+            {"s", BNM_TIME_S}, {"ms", BNM_TIME_MS}, {"us", BNM_TIME_US}};
+        int v;
+        if (stmt_once_choice(P, t, so, "time unit", units, 3, "write 's', 'ms' or 'us'",
+                             &f->time_unit_off, &v))
+            f->time_unit = (bnm_ir_time_unit)v;
     } else if (is_word(P, t, "integrator")) {
-        nmm_tok *v = cur(P);
-        if (f->integrator_off) {
-            nmm_diag *d = perr(P, t, "'integrator' given twice");
-            nmm_diag_extra(f, d, "note: first given at line %d", nmm_line_of(f, f->integrator_off - 1));
-            return;
-        }
-        if (is_word(P, v, "euler"))
-            f->integrator = BNM_INTEG_EULER;
-        else if (is_word(P, v, "heun"))
-            f->integrator = BNM_INTEG_HEUN;
-        else if (is_word(P, v, "rk4"))
-            f->integrator = BNM_INTEG_RK4;
-        else {
-            nmm_diag *d = perr(P, v, "unknown integrator %s", describe(P, v));
-            nmm_diag_extra(f, d, "help: write 'euler', 'heun' or 'rk4'");
-            return;
-        }
-        f->integrator_off = so + 1;
-        advance(P);
+        static const word_choice integrators[] = {
+            {"euler", BNM_INTEG_EULER}, {"heun", BNM_INTEG_HEUN}, {"rk4", BNM_INTEG_RK4}};
+        int v;
+        if (stmt_once_choice(P, t, so, "integrator", integrators, 3,
+                             "write 'euler', 'heun' or 'rk4'", &f->integrator_off, &v))
+            f->integrator = (bnm_ir_integrator)v;
     } else if (is_word(P, t, "param")) {
         stmt_param(P, so);
     } else if (is_word(P, t, "state")) {
