@@ -8,7 +8,9 @@ packages=(
   build-essential meson ninja-build pkg-config
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
   libclblast-dev libhdf5-dev check librandom123-dev liblapacke-dev libcyaml-dev nettle-dev libzip-dev libyaml-dev
-  python3 python3-numpy python3-matplotlib python3-h5py  # clbnm report (tools/report/)
+  # clbnm report draws its figures with matplotlib and reads results with h5py: a small
+  # Python script serves users better than a hand-written plotting layer in C.
+  python3 python3-numpy python3-matplotlib python3-h5py
 )
 missing=()
 for p in "${packages[@]}"; do
