@@ -9,6 +9,7 @@
 #include <nettle/sha2.h>
 
 #include "clbnm/log.h"
+#include "core/file_read.h"
 #include "program_cache_internal.h"
 
 /* Bump when the entry layout or the key recipe changes: old entries then simply miss. */
@@ -186,24 +187,10 @@ static void entry_path(const bnm_program_cache *cache, const char *key, const ch
 
 static unsigned char *read_whole(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = NULL;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0)
-        goto done;
-    long n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto done;
-    buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    *size = (size_t)n;
-done:
-    fclose(f);
-    return buf;
+    char *data = NULL;
+    return bnm_file_read_all(path, &data, size, NULL) == BNM_FILE_READ_OK
+               ? (unsigned char *)data
+               : NULL;
 }
 
 bnm_cache_lookup bnm_program_cache_load(bnm_program_cache *cache, const char *key,

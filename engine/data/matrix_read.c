@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/file_read.h"
 #include "data_internal.h"
 
 bnm_status bnm_read_file(bnm_context *ctx, const char *path, unsigned char **buf, size_t *len)
@@ -14,34 +15,20 @@ bnm_status bnm_read_file(bnm_context *ctx, const char *path, unsigned char **buf
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
         return bnm_fail(ctx, BNM_ERR_IO, "%s: is a directory, not a data file", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bnm_fail(ctx, BNM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 65536, n = 0, got;
-    unsigned char *data = malloc(cap + 1);
-    while (data && (got = fread(data + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            unsigned char *grown = realloc(data, 2 * cap + 1);
-            if (!grown) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            data = grown;
-            cap *= 2;
-        }
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (!data)
-        return bnm_fail(ctx, BNM_ERR_NOMEM, "%s: out of memory reading the file", path);
-    if (failed) {
-        free(data);
+    char *data = NULL;
+    size_t n = 0;
+    int e = 0;
+    switch (bnm_file_read_all(path, &data, &n, &e)) {
+    case BNM_FILE_READ_OK:
+        break;
+    case BNM_FILE_READ_OPEN_FAILED:
+        return bnm_fail(ctx, BNM_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    case BNM_FILE_READ_FAILED:
         return bnm_fail(ctx, BNM_ERR_IO, "%s: read error", path);
+    case BNM_FILE_READ_NOMEM:
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "%s: out of memory reading the file", path);
     }
-    data[n] = '\0';
-    *buf = data;
+    *buf = (unsigned char *)data;
     *len = n;
     return BNM_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clbnm/model.h"
+#include "core/file_read.h"
 #include "nmm_internal.h"
 
 /* Runs the passes; kept apart from the setjmp frame so no local is live across longjmp. */
@@ -99,33 +100,18 @@ bnm_status bnm_nmm_load(bnm_context *ctx, const char *path, struct bnm_model_ir 
         *diagnostics_out = NULL;
     if (!path || !out)
         return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "bnm_nmm_load: path and out are required");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return bnm_fail(ctx, BNM_ERR_IO, "cannot open model file '%s': %s", path, strerror(errno));
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16384;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(fp);
-                return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
-            }
-            buf = p;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    bool err = ferror(fp);
-    int e = errno;
-    fclose(fp);
-    if (err) {
-        free(buf);
+    size_t n = 0;
+    int e = 0;
+    switch (bnm_file_read_all(path, &buf, &n, &e)) {
+    case BNM_FILE_READ_OK:
+        break;
+    case BNM_FILE_READ_OPEN_FAILED:
+        return bnm_fail(ctx, BNM_ERR_IO, "cannot open model file '%s': %s", path, strerror(e));
+    case BNM_FILE_READ_FAILED:
         return bnm_fail(ctx, BNM_ERR_IO, "cannot read model file '%s': %s", path, strerror(e));
+    case BNM_FILE_READ_NOMEM:
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
     }
     bnm_status st = bnm_nmm_parse(ctx, path, buf, n, out, diagnostics_out);
     free(buf);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_read.h"
 #include "parse_util.h"
 #include "run_parse.h"
 
@@ -608,32 +609,18 @@ bnm_status bnm_run_parse_file(bnm_context *ctx, const char *path, bnm_run_mode m
     if (!out || !path)
         return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "bnm_run_parse_file: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bnm_fail(ctx, BNM_ERR_IO, "cannot read run file '%s': %s", path, strerror(errno));
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *t = realloc(text, cap);
-            if (!t) {
-                free(text);
-                fclose(f);
-                return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
-    }
-    bool bad = ferror(f) != 0;
-    fclose(f);
-    if (bad) {
-        free(text);
+    size_t len = 0;
+    int e = 0;
+    switch (bnm_file_read_all(path, &text, &len, &e)) {
+    case BNM_FILE_READ_OK:
+        break;
+    case BNM_FILE_READ_OPEN_FAILED:
+        return bnm_fail(ctx, BNM_ERR_IO, "cannot read run file '%s': %s", path, strerror(e));
+    case BNM_FILE_READ_FAILED:
         return bnm_fail(ctx, BNM_ERR_IO, "cannot read run file '%s'", path);
+    case BNM_FILE_READ_NOMEM:
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
     }
     char *dir = dir_of(path);
     bnm_status st = dir ? bnm_run_parse_string(ctx, text, len, path, dir, mode, out)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_read.h"
 #include "run_internal.h"
 
 double bnm_run_uniform(uint64_t seed, uint64_t set, uint32_t dim)
@@ -225,30 +226,19 @@ bnm_status run_read_table(bnm_context *ctx, bnm_run *run, bnm_run_loc sweep_loc)
 {
     bnm_run_sweep *s = &run->sweep;
     const char *path = s->table_path;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return run_error(ctx, run->path, sweep_loc, "the path is relative to the run file's folder",
-                         "cannot read sweep table '%s': %s", path, strerror(errno));
     char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *t = realloc(text, cap);
-            if (!t) {
-                free(text);
-                fclose(f);
-                return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, 4096, f);
-        len += got;
-        if (got < 4096)
-            break;
+    size_t len = 0;
+    int read_errno = 0;
+    switch (bnm_file_read_all(path, &text, &len, &read_errno)) {
+    case BNM_FILE_READ_OK:
+        break;
+    case BNM_FILE_READ_OPEN_FAILED:
+    case BNM_FILE_READ_FAILED:
+        return run_error(ctx, run->path, sweep_loc, "the path is relative to the run file's folder",
+                         "cannot read sweep table '%s': %s", path, strerror(read_errno));
+    case BNM_FILE_READ_NOMEM:
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading '%s'", path);
     }
-    fclose(f);
-    text[len] = '\0';
 
     bnm_status st = BNM_OK;
     const char *fs[TABLE_MAX_COLS];
