@@ -5,9 +5,7 @@
 #include <check.h>
 #include <math.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +15,9 @@
 
 #include "clbnm/clbnm.h"
 #include "clbnm/h5out.h"
+#include "run_cmd.h"
 #include "modellib.h"
 
-extern char **environ;
 
 static const char *root(void)
 {
@@ -285,50 +283,6 @@ END_TEST
 
 /* ---- the clbnm program ---------------------------------------------------------------- */
 
-typedef struct run_result {
-    int code;
-    char *out, *err;
-} run_result;
-
-/* Runs $CLBNM_EXE with args (NULL-terminated, without argv[0]) in the current
- * environment, capturing stdout and stderr through files. */
-static run_result run_clbnm(const char *const *args)
-{
-    const char *exe = getenv("CLBNM_EXE");
-    ck_assert_msg(exe && *exe, "CLBNM_EXE is not set");
-    char *dir = make_tmpdir();
-    char *o = path_join(dir, "out"), *e = path_join(dir, "err");
-    char *argv[32];
-    int argc = 0;
-    argv[argc++] = (char *)exe;
-    for (int i = 0; args[i]; i++) {
-        ck_assert_int_lt(argc, 31);
-        argv[argc++] = (char *)args[i];
-    }
-    argv[argc] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    ck_assert_int_eq(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status), "clbnm %s died with status %d", args[0], status);
-    run_result r = {WEXITSTATUS(status), read_file(o), read_file(e)};
-    rm_tree(dir);
-    free(o);
-    free(e);
-    free(dir);
-    return r;
-}
-
-static void run_free(run_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 #define ASSERT_HAS(text, needle)                                                          \
     ck_assert_msg(strstr((text), (needle)) != NULL, "expected '%s' in:\n%s", (needle), (text))
@@ -336,8 +290,8 @@ static void run_free(run_result *r)
 START_TEST(models_lists_builtins_with_params)
 {
     unsetenv("CLBNM_MODEL_PATH");
-    run_result r = run_clbnm((const char *[]){"models", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_result r = run_clbnm((const char *[]){"models", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     char *mdir = path_join(root(), "models");
     DIR *d = opendir(mdir);
     ck_assert_ptr_nonnull(d);
@@ -359,37 +313,37 @@ START_TEST(models_lists_builtins_with_params)
     ck_assert_msg(strstr(r.out, "required") && strstr(r.out, "[0, 10]") &&
                       strstr(r.out, "[0, 0.5]") && strstr(r.out, "0.17"),
                   "%s", r.out);
-    run_free(&r);
+    run_result_free(&r);
 
-    r = run_clbnm((const char *[]){"models", "--dir", "/nonexistent/clbnm", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"models", "--dir", "/nonexistent/clbnm", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "/nonexistent/clbnm");
-    run_free(&r);
-    r = run_clbnm((const char *[]){"models", "--bogus", NULL});
-    ck_assert_int_eq(r.code, 2);
-    run_free(&r);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"models", "--bogus", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 2);
+    run_result_free(&r);
 }
 END_TEST
 
 START_TEST(check_good_model)
 {
     char *p = path_join(root(), "models/kuramoto.nmm");
-    run_result r = run_clbnm((const char *[]){"check", p, NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_result r = run_clbnm((const char *[]){"check", p, NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     ASSERT_HAS(r.out, "model kuramoto");
     ASSERT_HAS(r.out, "integrator euler");
     ASSERT_HAS(r.out, "theta");
     ASSERT_HAS(r.out, "transmitted (1): theta");
     ASSERT_HAS(r.out, "couplings (1): c");
-    run_free(&r);
+    run_result_free(&r);
 
     /* by name, with levels */
     r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", "G", "--per-node",
-                                   "sigma", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+                                   "sigma", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     ASSERT_HAS(r.out, "per-sim");
     ASSERT_HAS(r.out, "per-node");
-    run_free(&r);
+    run_result_free(&r);
     free(p);
 }
 END_TEST
@@ -406,48 +360,48 @@ START_TEST(check_bad_model_and_levels)
         line += *c == '\n';
     char *p = path_join(dir, "bad.nmm");
     write_file(p, good);
-    run_result r = run_clbnm((const char *[]){"check", p, NULL});
-    ck_assert_msg(r.code == 1, "exit %d\n%s", r.code, r.out);
+    run_result r = run_clbnm((const char *[]){"check", p, NULL}, NULL);
+    ck_assert_msg(r.exit_code == 1, "exit %d\n%s", r.exit_code, r.out);
     char where[PATH_MAX + 32];
     snprintf(where, sizeof where, "bad.nmm:%d:", line);
     ASSERT_HAS(r.err, where);
     ASSERT_HAS(r.err, "error");
     ASSERT_HAS(r.err, "^");
-    run_free(&r);
+    run_result_free(&r);
 
-    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", "sigmaa", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", "sigmaa", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "did you mean 'sigma'?");
-    run_free(&r);
+    run_result_free(&r);
     /* G is global, declared on line 5 of kuramoto.nmm */
-    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-node", "G", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-node", "G", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "not regional");
     ASSERT_HAS(r.err, "kuramoto.nmm:5");
-    run_free(&r);
+    run_result_free(&r);
     /* aliases are accepted; const params cannot vary (rww.nmm: J_N aka J_NMDA, a_E const) */
-    r = run_clbnm((const char *[]){"check", "rww", "--per-node", "J_NMDA", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
-    run_free(&r);
-    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "a_E", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"check", "rww", "--per-node", "J_NMDA", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "a_E", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "const");
     ASSERT_HAS(r.err, "rww.nmm:");
-    run_free(&r);
-    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "w_p", "--per-node", "w_p", NULL});
-    ck_assert_int_eq(r.code, 1);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"check", "rww", "--per-sim", "w_p", "--per-node", "w_p", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "listed twice");
-    run_free(&r);
-    r = run_clbnm((const char *[]){"check", "kuramto", NULL});
-    ck_assert_int_eq(r.code, 1);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"check", "kuramto", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "did you mean 'kuramoto'?");
-    run_free(&r);
-    r = run_clbnm((const char *[]){"check", NULL});
-    ck_assert_int_eq(r.code, 2);
-    run_free(&r);
-    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", ",", NULL});
-    ck_assert_int_eq(r.code, 2);
-    run_free(&r);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"check", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 2);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--per-sim", ",", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 2);
+    run_result_free(&r);
     free(good);
     free(p);
     rm_tree(dir);
@@ -462,32 +416,32 @@ START_TEST(dropped_in_model_is_found_without_rebuild)
     char *p = path_join(dir, "dropped_in.nmm");
     write_file(p, text);
     setenv("CLBNM_MODEL_PATH", dir, 1);
-    run_result r = run_clbnm((const char *[]){"check", "dropped_in", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_result r = run_clbnm((const char *[]){"check", "dropped_in", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     ASSERT_HAS(r.out, "model dropped_in");
     ASSERT_HAS(r.out, p);
-    run_free(&r);
-    r = run_clbnm((const char *[]){"models", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_result_free(&r);
+    r = run_clbnm((const char *[]){"models", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     ASSERT_HAS(r.out, "dropped_in  ");
-    run_free(&r);
+    run_result_free(&r);
     /* a broken model on the path: listed as such, diagnostics on stderr, exit 1, the
      * others still listed */
     char *broken = path_join(dir, "broken.nmm");
     write_file(broken, "model broken\nparam = 3\n");
-    r = run_clbnm((const char *[]){"models", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"models", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.out, "dropped_in  ");
     ASSERT_HAS(r.out, "kuramoto  ");
     ASSERT_HAS(r.out, "broken  ");
     ASSERT_HAS(r.err, "broken.nmm:2:");
-    run_free(&r);
+    run_result_free(&r);
     free(broken);
     unsetenv("CLBNM_MODEL_PATH");
-    r = run_clbnm((const char *[]){"check", "dropped_in", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"check", "dropped_in", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ASSERT_HAS(r.err, "not found");
-    run_free(&r);
+    run_result_free(&r);
     free(text);
     free(p);
     rm_tree(dir);
@@ -546,9 +500,9 @@ START_TEST(dropped_in_model_runs_through_simulate)
     write_file(sc_path, "0 1 0.5\n1 0 2\n0.5 2 0\n");
     setenv("CLBNM_MODEL_PATH", models, 1);
     run_result r = run_clbnm((const char *[]){"simulate", run_path, "-o", out_path, "--quiet",
-                                              "--no-progress", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
-    run_free(&r);
+                                              "--no-progress", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
+    run_result_free(&r);
 
     bnm_context *ctx = NULL;
     ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
@@ -599,16 +553,16 @@ END_TEST
 
 START_TEST(emit_cl)
 {
-    run_result r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", NULL});
-    ck_assert_msg(r.code == 0, "exit %d\n%s", r.code, r.err);
+    run_result r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", NULL}, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d\n%s", r.exit_code, r.err);
     ASSERT_HAS(r.out, "__kernel");
     ASSERT_HAS(r.out, "nmm_rng_normal");
-    run_free(&r);
+    run_result_free(&r);
     /* a model error reaches --emit-cl as diagnostics, not as generated code */
-    r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", "--per-node", "G", NULL});
-    ck_assert_int_eq(r.code, 1);
+    r = run_clbnm((const char *[]){"check", "kuramoto", "--emit-cl", "--per-node", "G", NULL}, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
     ck_assert_str_eq(r.out, "");
-    run_free(&r);
+    run_result_free(&r);
 }
 END_TEST
 
