@@ -56,6 +56,6 @@ void cli_print_params(FILE *out, const struct bnm_model_ir *m, const char *inden
 /* --emit-cl (cli_emit.c): prints the OpenCL C of m with param levels (0 fixed, 1 per-sim,
  * 2 per-node) to stdout; returns the exit code. */
 int cli_emit_cl(bnm_context *ctx, const struct bnm_model_ir *m, const int *level,
-                const cli_common *common);
+                const cli_common *common, int lanes);
 
 #endif

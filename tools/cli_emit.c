@@ -8,7 +8,7 @@
 #include "ir.h"
 
 int cli_emit_cl(bnm_context *ctx, const bnm_model_ir *m, const int *level,
-                const cli_common *common)
+                const cli_common *common, int lanes)
 {
     bnm_param_setting *set = calloc((size_t)m->n_params + 1, sizeof *set);
     if (!set)
@@ -32,6 +32,7 @@ int cli_emit_cl(bnm_context *ctx, const bnm_model_ir *m, const int *level,
     spec.precision = common->precision && strcmp(common->precision, "double") == 0
                          ? BNM_PRECISION_DOUBLE
                          : BNM_PRECISION_FLOAT;
+    spec.lanes = lanes;
     char *src = NULL;
     bnm_status st = bnm_codegen_emit(ctx, m, &spec, &src);
     free(set);

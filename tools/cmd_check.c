@@ -12,7 +12,8 @@
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "usage: clbnm check MODEL [--emit-cl] [--per-sim P,..] [--per-node P,..] [--dir D]\n"
+            "usage: clbnm check MODEL [--emit-cl [--lanes L]] [--per-sim P,..] [--per-node P,..]\n"
+            "                   [--dir D]\n"
             "\n"
             "Parses and checks a model file (a path, or a model name looked up on the model\n"
             "path as 'clbnm models' lists it). Prints a summary: states, params with their\n"
@@ -22,6 +23,8 @@ static void print_usage(FILE *out)
             "options:\n"
             "  --per-sim P,..      params given one value per simulation (default: fixed)\n"
             "  --per-node P,..     regional params given one value per node\n"
+            "  --lanes L           with --emit-cl: simulations per work-item (1, 2, 4, 8, 16;\n"
+            "                      default 1, the GPU layout; CPUs get their vector width)\n"
             "  --emit-cl           print the generated OpenCL C instead of the summary;\n"
             "                      required params not listed become per-sim\n"
             "  --precision P       float (default) or double, for --emit-cl\n"
@@ -185,6 +188,7 @@ int cmd_check(int argc, char **argv)
     cli_common common = {0};
     const char *model = NULL;
     bool emit = false;
+    int lanes = 1;
     int n_names = 0, n_dirs = 0, n_lists = 0, code = CLI_EXIT_OK;
     const char **dirs = calloc((size_t)argc, sizeof *dirs);
     char **lists = calloc((size_t)argc, sizeof *lists); /* copies, split in place */
@@ -208,6 +212,17 @@ int cmd_check(int argc, char **argv)
         }
         if (strcmp(argv[i], "--emit-cl") == 0) {
             emit = true;
+            continue;
+        }
+        if ((r = cli_option_value(argc, argv, &i, "--lanes", &v)) != 0) {
+            char *end = NULL;
+            long n = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0 || *end != '\0' || (n != 1 && n != 2 && n != 4 && n != 8 && n != 16)) {
+                code = r < 0 ? CLI_EXIT_USAGE
+                             : cli_usage_error("check", "--lanes takes 1, 2, 4, 8 or 16, not '%s'", v);
+                goto done;
+            }
+            lanes = (int)n;
             continue;
         }
         bool node = false;
@@ -298,7 +313,7 @@ int cmd_check(int argc, char **argv)
     if ((code = assign_levels(ir, names, per_node, n_names, level)))
         goto done;
     if (emit) {
-        code = cli_emit_cl(ctx, ir, level, &common);
+        code = cli_emit_cl(ctx, ir, level, &common, lanes);
         goto done;
     }
     print_summary(ir, path, level);

@@ -56,6 +56,14 @@ bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint
 uint64_t bnm_fused_vol_cap(const bnm_fused *f);
 uint64_t bnm_fused_samp_cap(const bnm_fused *f);
 bnm_status bnm_fused_read_status(bnm_context *ctx, bnm_fused *f, bnm_sim_status *status_out);
+/* Snapshot of a batch in flight: every buffer that carries state from one launch to the
+ * next (model states, delay history, status, BW state with its compensation terms) and
+ * the next BW step (the noise position: draws are keyed by the step index). *blob is
+ * malloc'd (caller frees). Restoring it, after set_data with the same batch, into a
+ * kernel built from the same source continues bitwise as if never interrupted; a blob
+ * of another kernel, batch shape or layout is refused (BNM_ERR_INVALID_ARG). */
+bnm_status bnm_fused_save(bnm_context *ctx, bnm_fused *f, void **blob, size_t *len);
+bnm_status bnm_fused_restore(bnm_context *ctx, bnm_fused *f, const void *blob, size_t len);
 /* Device bytes of the current batch's buffers. */
 uint64_t bnm_fused_device_bytes(const bnm_fused *f);
 /* The generated source (borrowed). */

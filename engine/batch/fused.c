@@ -15,8 +15,7 @@
 #include "clbnm/codegen.h"
 #include "codegen_internal.h"
 
-enum { B_SEEDS, B_SIMIDX, B_W, B_DELAYS, B_HIST, B_SIMP, B_NODEP, B_NCACHE, B_STATES, B_STATUS,
-       B_BW, B_VOL, B_SAMP, B_COUNT_ };
+enum { B_BW, B_VOL, B_SAMP, B_COUNT_ };
 
 struct bnm_fused {
     bnm_cl *cl;
@@ -26,17 +25,12 @@ struct bnm_fused {
     bnm_fused_config cfg;
     char *source;
     int n_node_cache;
-    size_t rsize;
     cl_program program;
     cl_kernel kernel;
-    cl_mem buf[B_COUNT_];
-    uint64_t bytes;
-    int n_sims, n;
-    double dt, t0;
-    uint32_t hl;
+    bnm_kdata kd;          /* the model kernel's buffers (kernel_data.c) */
+    cl_mem buf[B_COUNT_];  /* BW state, volumes, samples: [group][...][lane] */
     uint64_t vcap, scap, max_bw, next_bw;
     void *vtmp, *stmp; /* host staging of the volume / sample buffers */
-    size_t local;      /* work-group size */
 };
 
 static const char *dev_name(const bnm_fused *f)
@@ -51,11 +45,10 @@ static void release_buffers(bnm_fused *f)
             clReleaseMemObject(f->buf[b]);
         f->buf[b] = NULL;
     }
+    bnm_kdata_release(&f->kd);
     free(f->vtmp);
     free(f->stmp);
     f->vtmp = f->stmp = NULL;
-    f->n_sims = 0;
-    f->bytes = 0;
 }
 
 void bnm_fused_destroy(bnm_fused *f)
@@ -90,7 +83,7 @@ const char *bnm_fused_source(const bnm_fused *f)
 
 uint64_t bnm_fused_device_bytes(const bnm_fused *f)
 {
-    return f->bytes;
+    return f->kd.bytes;
 }
 
 uint64_t bnm_fused_vol_cap(const bnm_fused *f)
@@ -107,12 +100,13 @@ static const char sig_extra[] =
     ",\n"
     "    const uint nmm_n_inner, const uint nmm_bpv, const uint nmm_bps,\n"
     "    const ulong nmm_vbase, const ulong nmm_sbase, const uint nmm_vcap,\n"
-    "    const uint nmm_scap, const nmm_real nmm_bwh, const nmm_real nmm_k1,\n"
-    "    const nmm_real nmm_k2, const nmm_real nmm_k3, __global nmm_real *nmm_bwbuf,\n"
+    "    const uint nmm_scap, const nmm_sreal nmm_bwh, const nmm_sreal nmm_k1,\n"
+    "    const nmm_sreal nmm_k2, const nmm_sreal nmm_k3, __global nmm_real *nmm_bwbuf,\n"
     "    __global nmm_real *nmm_vol, __global nmm_real *nmm_samp";
 
 /* The generator's BW-step-end hook (codegen.h): runs at the end of every BW step with
- * the node's BOLD driver at the new state in nmm_zd; x_{k+1} is in nmm_states. */
+ * the node's BOLD driver at the new state in nmm_zd; x_{k+1} is in nmm_states. nmm_s is
+ * the work-item's group of lanes; a lane frozen by a non-finite state emits NaN. */
 static const char step_end_macros[] =
     "#define NMM_STEP_END_DUE ((nmm_k + 1) % nmm_n_inner == 0)\n"
     "/* t = kb * bw_dt (analysis.md 2.4); volume and sample numbers from kb alone */\n"
@@ -130,14 +124,15 @@ static const char step_end_macros[] =
     "        nmm_bw_store(nmm_bp, nmm_nn, nmm_b); \\\n"
     "        if (nmm_vdue) \\\n"
     "            nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = \\\n"
-    "                nmm_bw_bold(nmm_b, nmm_k1, nmm_k2, nmm_k3); \\\n"
+    "                NMM_KEEP_DEAD(nmm_bw_bold(nmm_b, nmm_k1, nmm_k2, nmm_k3), (nmm_real)NAN); \\\n"
     "    } else if (nmm_vdue) { \\\n"
-    "        nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = nmm_zd; \\\n"
+    "        nmm_vol[(nmm_s * nmm_vcap + nmm_vs) * nmm_nn + nmm_i] = \\\n"
+    "            NMM_KEEP_DEAD(nmm_zd, (nmm_real)NAN); \\\n"
     "    } \\\n"
     "    if (NMM_SAMPLE && nmm_sdue) \\\n"
     "        for (uint nmm_q = 0; nmm_q < NMM_NSTATES; ++nmm_q) \\\n"
     "            nmm_samp[((nmm_s * nmm_scap + nmm_ss) * NMM_NSTATES + nmm_q) * nmm_nn + nmm_i] = \\\n"
-    "                nmm_states[(nmm_sb + nmm_q) * nmm_nn + nmm_i];\n";
+    "                NMM_KEEP_DEAD(nmm_states[(nmm_sb + nmm_q) * nmm_nn + nmm_i], (nmm_real)NAN);\n";
 
 /* text with the marker (which must occur exactly once) replaced by insert; NULL when it
  * does not (the caller reports it) or on no memory (*oom set). Frees nothing. */
@@ -190,33 +185,28 @@ bnm_status bnm_fused_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cac
                             const bnm_fused_config *cfg, bnm_fused **out)
 {
     *out = NULL;
-    char *log = NULL, *gen = NULL;
+    char *gen = NULL;
     bnm_status st;
+    bnm_model_spec sp;
     bnm_fused *f = calloc(1, sizeof *f);
     if (!f)
         return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory creating the batch kernel");
     f->cl = cl;
     f->ir = ir;
     f->cfg = *cfg;
-    const bnm_device_info *dev = bnm_cl_device(cl);
     if (cfg->n_inner == 0 || cfg->bw_per_vol == 0) {
         st = bnm_fail(ctx, BNM_ERR_INVALID_ARG, "bad fused-kernel configuration");
         goto fail;
     }
-    st = bnm_cg_spec_resolve(ctx, ir, spec, &f->rs);
+    st = bnm_cg_resolve_for_device(ctx, cl, ir, spec, &sp, &f->rs);
     if (st != BNM_OK)
         goto fail;
-    if (f->rs->precision == BNM_PRECISION_DOUBLE && !dev->fp64) {
-        st = bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
-                      "device '%s' has no double precision (cl_khr_fp64): use --precision "
-                      "float or choose another device",
-                      dev->name);
-        goto fail;
-    }
-    f->rsize = f->rs->precision == BNM_PRECISION_DOUBLE ? sizeof(double) : sizeof(float);
-    st = bnm_codegen_emit_full(ctx, ir, spec, &gen, &f->abi, &f->n_node_cache);
+    bnm_cg_layout lay;
+    st = bnm_cg_emit(ctx, ir, &sp, &gen, &f->abi, &lay);
     if (st != BNM_OK)
         goto fail;
+    f->n_node_cache = lay.n_node_cache;
+    bnm_kdata_init(&f->kd, cl, f->rs, &lay);
     bool oom;
     f->source = splice(gen, cfg, ir->n_states, &oom);
     if (!f->source) {
@@ -227,183 +217,54 @@ bnm_status bnm_fused_create(bnm_context *ctx, bnm_cl *cl, bnm_program_cache *cac
                             BNM_CODEGEN_VERSION);
         goto fail;
     }
-    st = bnm_program_build(ctx, cl, cache, f->source, NULL, &f->program, &log);
-    if (st == BNM_ERR_BUILD) {
-        st = bnm_fail(ctx, BNM_ERR_BUILD,
-                      "model %s: the batch kernel did not compile on device '%s'\n"
-                      "full build log:\n%s",
-                      ir->name, dev->name, log ? log : "(the driver gave no log)");
-        goto fail;
-    }
+    st = bnm_cg_build_kernel(ctx, cl, cache, ir, f->source, "batch kernel", f->abi->kernel_name,
+                             &f->program, &f->kernel);
     if (st != BNM_OK)
         goto fail;
-    cl_int err;
-    f->kernel = clCreateKernel(f->program, f->abi->kernel_name, &err);
-    if (err != CL_SUCCESS) {
-        st = bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clCreateKernel(%s) failed: %s",
-                      dev->name, f->abi->kernel_name, bnm_cl_error_name(err));
-        goto fail;
-    }
-    /* 16 lanes fill AVX-512 floats on a CPU (PoCL vectorises across work-items); GPUs
-     * want whole warps. Measured on the 2-core CI CPU: 16 is ~1.5x faster than 1. */
-    f->local = dev->kind == BNM_DEVICE_CPU ? 16 : 64;
-    const char *lenv = getenv("CLBNM_LOCAL");
-    if (lenv && atoi(lenv) > 0)
-        f->local = (size_t)atoi(lenv);
     free(gen);
-    free(log);
     *out = f;
     return BNM_OK;
 fail:
     free(gen);
-    free(log);
     bnm_fused_destroy(f);
     return st;
-}
-
-static void *to_real(const bnm_fused *f, const double *src, size_t n)
-{
-    void *dst = malloc(n ? n * f->rsize : 1);
-    if (!dst)
-        return NULL;
-    if (f->rsize == sizeof(double)) {
-        if (n)
-            memcpy(dst, src, n * sizeof(double));
-    } else {
-        float *p = dst;
-        for (size_t i = 0; i < n; i++)
-            p[i] = (float)src[i];
-    }
-    return dst;
-}
-
-static bnm_status make_buf(bnm_context *ctx, bnm_fused *f, int which, size_t bytes, void *host)
-{
-    cl_int err;
-    if (bytes == 0) {
-        bytes = 16;
-        host = NULL;
-    }
-    f->buf[which] = clCreateBuffer(bnm_cl_context(f->cl),
-                                   CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
-                                   host, &err);
-    if (err != CL_SUCCESS)
-        return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clCreateBuffer(%zu bytes) failed: %s",
-                        dev_name(f), bytes, bnm_cl_error_name(err));
-    f->bytes += bytes;
-    return BNM_OK;
 }
 
 bnm_status bnm_fused_set_data(bnm_context *ctx, bnm_fused *f, const bnm_model_data *d,
                               uint64_t max_launch_bw)
 {
-    const bnm_model_ir *ir = f->ir;
-    int *dsteps = NULL;
-    uint32_t hl = 1;
     if (max_launch_bw == 0 || max_launch_bw * f->cfg.n_inner > 0x40000000u)
         return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "launch length of %llu BW steps out of range",
                         (unsigned long long)max_launch_bw);
-    bnm_status st = bnm_cg_check_data(ctx, f->rs, d, &dsteps, &hl);
+    release_buffers(f);
+    bnm_status st = bnm_kdata_upload(ctx, &f->kd, d);
     if (st != BNM_OK)
         return st;
-    release_buffers(f);
-    size_t S = (size_t)d->n_sims, N = (size_t)d->n_nodes, NN = N * N;
-    size_t ns = (size_t)ir->n_states, nt = (size_t)ir->n_transmit;
-    size_t nw = (size_t)d->n_connectomes * NN;
-    size_t nd = dsteps ? (size_t)d->n_delay_mats * NN : 0;
-    /* A launch of B BW steps emits at most ceil(B / per) + 1 volumes (samples). */
+    const size_t N = (size_t)d->n_nodes, ns = (size_t)f->ir->n_states;
+    const size_t Q = (size_t)f->kd.n_groups * (size_t)f->kd.lanes, r = f->kd.rsize;
+    /* A launch of B BW steps emits at most floor(B / per) + 1 volumes (samples). */
     f->vcap = max_launch_bw / f->cfg.bw_per_vol + 1;
     f->scap = f->cfg.bw_per_samp ? max_launch_bw / f->cfg.bw_per_samp + 1 : 0;
     f->max_bw = max_launch_bw;
-    uint64_t *seeds = calloc(S, sizeof *seeds);
-    uint32_t *idx = calloc(3 * S, sizeof *idx);
-    double *wt = malloc((nw ? nw : 1) * sizeof *wt);
-    int *dt_ = calloc(nd ? nd : 1, sizeof *dt_);
-    uint64_t *status = calloc(2 * S, sizeof *status);
-    void *w = NULL, *sp = NULL, *np = NULL, *xs = NULL;
-    size_t nbw = S * 8 * N;
-    double *bw0 = calloc(nbw, sizeof *bw0); /* rest: x = 0 and zero deviations */
-    void *bwr = NULL;
-    if (!seeds || !idx || !wt || !dt_ || !status || !bw0)
-        goto nomem;
-    for (size_t s = 0; s < S; s++) {
-        seeds[s] = d->seeds ? d->seeds[s] : 0;
-        idx[3 * s] = d->noise_ids ? d->noise_ids[s] : 0;
-        idx[3 * s + 1] = d->conn_index ? (uint32_t)d->conn_index[s] : 0;
-        idx[3 * s + 2] = (dsteps && d->delay_index) ? (uint32_t)d->delay_index[s] : 0;
+    void *bw0 = calloc(Q * 8 * N, r); /* rest: x = 0 and zero deviations */
+    f->vtmp = malloc(Q * f->vcap * N * r + 1);
+    f->stmp = malloc(Q * f->scap * ns * N * r + 1);
+    if (!bw0 || !f->vtmp || !f->stmp) {
+        free(bw0);
+        release_buffers(f);
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory staging a batch of %d simulations",
+                        d->n_sims);
     }
-    /* Host [target i][source j] -> device [source j][target i] (codegen.h). */
-    for (size_t c = 0; c < (size_t)d->n_connectomes; c++)
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++)
-                wt[c * NN + j * N + i] = d->weights[c * NN + i * N + j];
-    for (size_t m = 0; nd && m < (size_t)d->n_delay_mats; m++)
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++)
-                dt_[m * NN + j * N + i] = dsteps[m * NN + i * N + j];
-    size_t nsp = S * (size_t)f->rs->n_sim_params, nnp = S * (size_t)f->rs->n_node_params * N;
-    w = to_real(f, wt, nw);
-    sp = to_real(f, d->sim_params, nsp);
-    np = to_real(f, d->node_params, nnp);
-    xs = to_real(f, d->states, S * ns * N);
-    bwr = to_real(f, bw0, nbw);
-    f->vtmp = malloc(S * f->vcap * N * f->rsize + 1);
-    f->stmp = malloc(S * f->scap * ns * N * f->rsize + 1);
-    if (!w || !sp || !np || !xs || !bwr || !f->vtmp || !f->stmp)
-        goto nomem;
-    if ((st = make_buf(ctx, f, B_SEEDS, S * sizeof *seeds, seeds)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_SIMIDX, 3 * S * sizeof *idx, idx)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_W, nw * f->rsize, w)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_DELAYS, (nd ? nd : 1) * sizeof *dt_, dt_)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_HIST, S * nt * hl * N * f->rsize, NULL)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_SIMP, nsp * f->rsize, sp)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_NODEP, nnp * f->rsize, np)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_NCACHE, S * (size_t)f->n_node_cache * N * f->rsize, NULL)) !=
+    if ((st = bnm_kdata_make_buf(ctx, &f->kd, &f->buf[B_BW], Q * 8 * N * r, bw0)) != BNM_OK ||
+        (st = bnm_kdata_make_buf(ctx, &f->kd, &f->buf[B_VOL], Q * f->vcap * N * r, NULL)) !=
             BNM_OK ||
-        (st = make_buf(ctx, f, B_STATES, S * ns * N * f->rsize, xs)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_STATUS, 2 * S * sizeof *status, status)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_BW, nbw * f->rsize, bwr)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_VOL, S * f->vcap * N * f->rsize, NULL)) != BNM_OK ||
-        (st = make_buf(ctx, f, B_SAMP, S * f->scap * ns * N * f->rsize, NULL)) != BNM_OK)
-        goto fail;
-    f->n_sims = d->n_sims;
-    f->n = d->n_nodes;
-    f->dt = d->dt;
-    f->t0 = d->t0;
-    f->hl = hl;
-    f->next_bw = 0;
-    st = BNM_OK;
-    goto done;
-nomem:
-    st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory staging a batch of %d simulations",
-                  d->n_sims);
-fail:
-    release_buffers(f);
-done:
-    free(seeds);
-    free(idx);
-    free(wt);
-    free(dt_);
-    free(status);
-    free(w);
-    free(sp);
-    free(np);
-    free(xs);
+        (st = bnm_kdata_make_buf(ctx, &f->kd, &f->buf[B_SAMP], Q * f->scap * ns * N * r, NULL)) !=
+            BNM_OK ||
+        (st = bnm_kdata_bind(ctx, &f->kd, f->kernel)) != BNM_OK)
+        release_buffers(f);
     free(bw0);
-    free(bwr);
-    free(dsteps);
+    f->next_bw = 0;
     return st;
-}
-
-static void real_to_double(const bnm_fused *f, const void *src, double *dst, size_t n)
-{
-    if (f->rsize == sizeof(double)) {
-        memcpy(dst, src, n * sizeof(double));
-    } else {
-        const float *p = src;
-        for (size_t i = 0; i < n; i++)
-            dst[i] = p[i];
-    }
 }
 
 bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint64_t n_bw,
@@ -413,7 +274,7 @@ bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint
     *n_vol_out = 0;
     if (n_samp_out)
         *n_samp_out = 0;
-    if (f->n_sims == 0)
+    if (f->kd.n_sims == 0)
         return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "batch kernel run before set_data");
     if (n_bw == 0 || n_bw > f->max_bw || (first_bw != 0 && first_bw != f->next_bw))
         return bnm_fail(ctx, BNM_ERR_INVALID_ARG,
@@ -425,29 +286,17 @@ bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint
     uint64_t nv = (first_bw + n_bw) / c->bw_per_vol - vbase;
     uint64_t sbase = c->bw_per_samp ? first_bw / c->bw_per_samp : 0;
     uint64_t nsm = c->bw_per_samp ? (first_bw + n_bw) / c->bw_per_samp - sbase : 0;
-    cl_uint n_sims = (cl_uint)f->n_sims, n_nodes = (cl_uint)f->n, hl = f->hl;
-    cl_ulong first = (cl_ulong)(first_bw * c->n_inner);
-    cl_uint steps = (cl_uint)(n_bw * c->n_inner);
     cl_uint n_inner = c->n_inner, bpv = c->bw_per_vol, bps = c->bw_per_samp ? c->bw_per_samp : 1;
     cl_ulong vb = vbase, sb = sbase;
     cl_uint vcap = (cl_uint)f->vcap, scap = (cl_uint)f->scap;
-    bool dbl = f->rsize == sizeof(double);
-    double dd[6] = {f->t0, f->dt, c->bw_h, c->coeffs.k1, c->coeffs.k2, c->coeffs.k3};
-    float ff[6];
-    for (int i = 0; i < 6; i++)
+    bool dbl = f->kd.rsize == sizeof(double);
+    double dd[4] = {c->bw_h, c->coeffs.k1, c->coeffs.k2, c->coeffs.k3};
+    float ff[4];
+    for (int i = 0; i < 4; i++)
         ff[i] = (float)dd[i];
     cl_int err = CL_SUCCESS;
-    cl_uint a = 0;
+    cl_uint a = 8 + BNM_KD_COUNT; /* after the base arguments and the __local weights */
     cl_kernel kn = f->kernel;
-    err |= clSetKernelArg(kn, a++, sizeof n_sims, &n_sims);
-    err |= clSetKernelArg(kn, a++, sizeof n_nodes, &n_nodes);
-    err |= clSetKernelArg(kn, a++, sizeof first, &first);
-    err |= clSetKernelArg(kn, a++, sizeof steps, &steps);
-    err |= clSetKernelArg(kn, a++, f->rsize, dbl ? (const void *)&dd[0] : (const void *)&ff[0]);
-    err |= clSetKernelArg(kn, a++, f->rsize, dbl ? (const void *)&dd[1] : (const void *)&ff[1]);
-    err |= clSetKernelArg(kn, a++, sizeof hl, &hl);
-    for (int b = 0; b <= B_STATUS; b++)
-        err |= clSetKernelArg(kn, a++, sizeof(cl_mem), &f->buf[b]);
     err |= clSetKernelArg(kn, a++, sizeof n_inner, &n_inner);
     err |= clSetKernelArg(kn, a++, sizeof bpv, &bpv);
     err |= clSetKernelArg(kn, a++, sizeof bps, &bps);
@@ -455,51 +304,49 @@ bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint
     err |= clSetKernelArg(kn, a++, sizeof sb, &sb);
     err |= clSetKernelArg(kn, a++, sizeof vcap, &vcap);
     err |= clSetKernelArg(kn, a++, sizeof scap, &scap);
-    for (int i = 2; i < 6; i++)
-        err |= clSetKernelArg(kn, a++, f->rsize, dbl ? (const void *)&dd[i] : (const void *)&ff[i]);
-    err |= clSetKernelArg(kn, a++, sizeof(cl_mem), &f->buf[B_BW]);
-    err |= clSetKernelArg(kn, a++, sizeof(cl_mem), &f->buf[B_VOL]);
-    err |= clSetKernelArg(kn, a++, sizeof(cl_mem), &f->buf[B_SAMP]);
+    for (int i = 0; i < 4; i++)
+        err |= clSetKernelArg(kn, a++, f->kd.rsize, dbl ? (const void *)&dd[i] : (const void *)&ff[i]);
+    for (int b = 0; b < B_COUNT_; b++)
+        err |= clSetKernelArg(kn, a++, sizeof(cl_mem), &f->buf[b]);
     if (err != CL_SUCCESS)
         return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clSetKernelArg failed: %s", dev_name(f),
                         bnm_cl_error_name(err));
     cl_command_queue q = bnm_cl_queue(f->cl);
     /* A simulation that freezes emits nothing more: NaN marks what it did not write. */
-    size_t S = (size_t)f->n_sims, N = (size_t)f->n, ns = (size_t)f->ir->n_states;
+    const size_t N = (size_t)f->kd.n, ns = (size_t)f->ir->n_states;
+    const size_t Q = (size_t)f->kd.n_groups * (size_t)f->kd.lanes;
+    const size_t vbytes = Q * f->vcap * N * f->kd.rsize;
     if (nv > 0) {
         if (dbl) {
             cl_double nan = NAN;
-            err = clEnqueueFillBuffer(q, f->buf[B_VOL], &nan, sizeof nan, 0,
-                                      S * f->vcap * N * f->rsize, 0, NULL, NULL);
+            err = clEnqueueFillBuffer(q, f->buf[B_VOL], &nan, sizeof nan, 0, vbytes, 0, NULL,
+                                      NULL);
         } else {
             cl_float nan = NAN;
-            err = clEnqueueFillBuffer(q, f->buf[B_VOL], &nan, sizeof nan, 0,
-                                      S * f->vcap * N * f->rsize, 0, NULL, NULL);
+            err = clEnqueueFillBuffer(q, f->buf[B_VOL], &nan, sizeof nan, 0, vbytes, 0, NULL,
+                                      NULL);
         }
     }
-    /* Fixed work-groups, padded (the kernel returns early past n_sims): every simulation
-     * runs in the same code path whatever the batch size, and the compiler can vectorise
-     * across simulations. */
-    size_t local = f->local, global = (S + local - 1) / local * local;
+    bnm_status st = BNM_OK;
     if (err == CL_SUCCESS)
-        err = clEnqueueNDRangeKernel(q, kn, 1, NULL, &global, &local, 0, NULL, NULL);
+        st = bnm_kdata_launch(ctx, &f->kd, kn, first_bw * c->n_inner,
+                              (uint32_t)(n_bw * c->n_inner));
+    if (st != BNM_OK)
+        return st;
     if (err == CL_SUCCESS && nv > 0)
-        err = clEnqueueReadBuffer(q, f->buf[B_VOL], CL_TRUE, 0, S * f->vcap * N * f->rsize,
-                                  f->vtmp, 0, NULL, NULL);
+        err = clEnqueueReadBuffer(q, f->buf[B_VOL], CL_TRUE, 0, vbytes, f->vtmp, 0, NULL, NULL);
     if (err == CL_SUCCESS && nsm > 0 && samp_out)
-        err = clEnqueueReadBuffer(q, f->buf[B_SAMP], CL_TRUE, 0,
-                                  S * f->scap * ns * N * f->rsize, f->stmp, 0, NULL, NULL);
+        err = clEnqueueReadBuffer(q, f->buf[B_SAMP], CL_TRUE, 0, Q * f->scap * ns * N * f->kd.rsize,
+                                  f->stmp, 0, NULL, NULL);
     if (err == CL_SUCCESS)
         err = clFinish(q);
     if (err != CL_SUCCESS)
         return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': model %s batch kernel failed: %s",
                         dev_name(f), f->ir->name, bnm_cl_error_name(err));
-    for (size_t s = 0; s < S && nv > 0; s++)
-        real_to_double(f, (const char *)f->vtmp + s * f->vcap * N * f->rsize,
-                       vol_out + s * nv * N, nv * N);
-    for (size_t s = 0; s < S && nsm > 0 && samp_out; s++)
-        real_to_double(f, (const char *)f->stmp + s * f->scap * ns * N * f->rsize,
-                       samp_out + s * nsm * ns * N, nsm * ns * N);
+    if (nv > 0)
+        bnm_kdata_unpack(&f->kd, f->vtmp, f->vcap * N, nv * N, vol_out);
+    if (nsm > 0 && samp_out)
+        bnm_kdata_unpack(&f->kd, f->stmp, f->scap * ns * N, nsm * ns * N, samp_out);
     *n_vol_out = nv;
     if (n_samp_out)
         *n_samp_out = nsm;
@@ -509,22 +356,152 @@ bnm_status bnm_fused_run(bnm_context *ctx, bnm_fused *f, uint64_t first_bw, uint
 
 bnm_status bnm_fused_read_status(bnm_context *ctx, bnm_fused *f, bnm_sim_status *status_out)
 {
-    if (f->n_sims == 0)
-        return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "batch kernel read before set_data");
-    size_t n = 2 * (size_t)f->n_sims;
-    cl_ulong *tmp = malloc(n * sizeof *tmp);
-    if (!tmp)
-        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory reading status");
-    cl_int err = clEnqueueReadBuffer(bnm_cl_queue(f->cl), f->buf[B_STATUS], CL_TRUE, 0,
-                                     n * sizeof *tmp, tmp, 0, NULL, NULL);
-    if (err == CL_SUCCESS)
-        for (int s = 0; s < f->n_sims; s++) {
-            status_out[s].nonfinite = tmp[2 * s] != 0;
-            status_out[s].first_bad_step = tmp[2 * s + 1];
-        }
-    free(tmp);
+    return bnm_kdata_read_status(ctx, &f->kd, status_out);
+}
+
+/* Snapshot layout: header, then each saved buffer's bytes in save_list order. */
+typedef struct snap_header {
+    char magic[8];        /* "CLBNMSNP" */
+    uint32_t version;     /* 1 */
+    uint32_t lanes, n_groups, n_nodes, rsize, n_sims, pad_;
+    uint64_t source_hash; /* FNV-1a 64 of the kernel source */
+    uint64_t slot_hash;   /* FNV-1a 64 of the lane placement */
+    uint64_t next_bw;
+    uint64_t bytes[5];
+} snap_header;
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *c = p; n--; c++)
+        h = (h ^ *c) * 0x100000001b3ull;
+    return h;
+}
+
+static void snap_fill(const bnm_fused *f, snap_header *h)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, "CLBNMSNP", 8);
+    h->version = 1;
+    h->lanes = (uint32_t)f->kd.lanes;
+    h->n_groups = (uint32_t)f->kd.n_groups;
+    h->n_nodes = (uint32_t)f->kd.n;
+    h->rsize = (uint32_t)f->kd.rsize;
+    h->n_sims = (uint32_t)f->kd.n_sims;
+    h->source_hash = fnv1a(f->source, strlen(f->source));
+    h->slot_hash = fnv1a(f->kd.slot, (size_t)f->kd.n_groups * (size_t)f->kd.lanes * sizeof(int));
+}
+
+/* The buffers that carry state between launches (node cache, shared noise and the
+ * coupling buffer are recomputed; volumes and samples are outputs). */
+static void save_list(bnm_fused *f, cl_mem *m)
+{
+    m[0] = f->kd.buf[BNM_KD_STATES];
+    m[1] = f->kd.buf[BNM_KD_HIST];
+    m[2] = f->kd.buf[BNM_KD_STATUS];
+    m[3] = f->buf[B_BW];
+    m[4] = f->kd.buf[BNM_KD_GIDX]; /* checked, not restored: the lane placement */
+}
+
+static bnm_status mem_size(bnm_context *ctx, bnm_fused *f, cl_mem m, uint64_t *out)
+{
+    size_t sz = 0;
+    cl_int err = clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof sz, &sz, NULL);
     if (err != CL_SUCCESS)
-        return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': reading status failed: %s",
+        return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': clGetMemObjectInfo failed: %s",
                         dev_name(f), bnm_cl_error_name(err));
+    *out = sz;
+    return BNM_OK;
+}
+
+bnm_status bnm_fused_save(bnm_context *ctx, bnm_fused *f, void **blob, size_t *len)
+{
+    *blob = NULL;
+    *len = 0;
+    if (f->kd.n_sims == 0)
+        return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "batch kernel saved before set_data");
+    snap_header h;
+    snap_fill(f, &h);
+    h.next_bw = f->next_bw;
+    cl_mem m[5];
+    save_list(f, m);
+    size_t total = sizeof h;
+    bnm_status st;
+    for (int k = 0; k < 5; k++) {
+        if ((st = mem_size(ctx, f, m[k], &h.bytes[k])) != BNM_OK)
+            return st;
+        total += h.bytes[k];
+    }
+    char *p = malloc(total);
+    if (!p)
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory saving a batch (%zu bytes)", total);
+    memcpy(p, &h, sizeof h);
+    size_t off = sizeof h;
+    cl_int err = CL_SUCCESS;
+    for (int k = 0; k < 5 && err == CL_SUCCESS; k++) {
+        err = clEnqueueReadBuffer(bnm_cl_queue(f->cl), m[k], CL_TRUE, 0, h.bytes[k], p + off, 0,
+                                  NULL, NULL);
+        off += h.bytes[k];
+    }
+    if (err != CL_SUCCESS) {
+        free(p);
+        return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': reading the batch state failed: %s",
+                        dev_name(f), bnm_cl_error_name(err));
+    }
+    *blob = p;
+    *len = total;
+    return BNM_OK;
+}
+
+bnm_status bnm_fused_restore(bnm_context *ctx, bnm_fused *f, const void *blob, size_t len)
+{
+    snap_header h;
+    if (f->kd.n_sims == 0)
+        return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "batch kernel restored before set_data");
+    if (len < sizeof h)
+        return bnm_fail(ctx, BNM_ERR_INVALID_ARG, "batch state of %zu bytes is truncated", len);
+    memcpy(&h, blob, sizeof h);
+    cl_mem m[5];
+    save_list(f, m);
+    uint64_t want = sizeof h, sz[5];
+    bnm_status st;
+    for (int k = 0; k < 5; k++) {
+        if ((st = mem_size(ctx, f, m[k], &sz[k])) != BNM_OK)
+            return st;
+        want += sz[k];
+    }
+    snap_header mine;
+    snap_fill(f, &mine);
+    mine.next_bw = h.next_bw;
+    memcpy(mine.bytes, h.bytes, sizeof mine.bytes);
+    bool same = memcmp(&h, &mine, sizeof h) == 0 && len == want;
+    for (int k = 0; same && k < 5; k++)
+        same = h.bytes[k] == sz[k];
+    const char *data = (const char *)blob + sizeof h;
+    /* the lane placement must be the one the state was saved with */
+    if (same) {
+        char *gi = malloc(sz[4] + 1);
+        cl_int err = gi ? clEnqueueReadBuffer(bnm_cl_queue(f->cl), m[4], CL_TRUE, 0, sz[4], gi, 0,
+                                              NULL, NULL)
+                        : CL_OUT_OF_HOST_MEMORY;
+        same = err == CL_SUCCESS &&
+               memcmp(gi, data + sz[0] + sz[1] + sz[2] + sz[3], sz[4]) == 0;
+        free(gi);
+    }
+    if (!same)
+        return bnm_fail(ctx, BNM_ERR_INVALID_ARG,
+                        "the saved batch state does not belong to this kernel and batch (other "
+                        "model, spec, device layout or simulations): start the run afresh");
+    size_t off = 0;
+    cl_int err = CL_SUCCESS;
+    for (int k = 0; k < 4 && err == CL_SUCCESS; k++) {
+        err = clEnqueueWriteBuffer(bnm_cl_queue(f->cl), m[k], CL_TRUE, 0, sz[k], data + off, 0,
+                                   NULL, NULL);
+        off += sz[k];
+    }
+    if (err != CL_SUCCESS)
+        return bnm_fail(ctx, BNM_ERR_OPENCL, "device '%s': writing the batch state failed: %s",
+                        dev_name(f), bnm_cl_error_name(err));
+    f->next_bw = h.next_bw;
     return BNM_OK;
 }

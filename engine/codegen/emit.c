@@ -42,6 +42,14 @@ typedef struct gen {
     int *node_let_slot;    /* [n_lets] plane in node cache or -1 */
     int n_node_lets;
     char file_q[1024];     /* escaped file name for #line */
+    int lanes;             /* simulations per work-item (vector width of nmm_real) */
+    int n_sums;            /* sum_j instances of all couplings, in emit order */
+    int sum_plane[BNM_CG_MAX_SUMS]; /* plane in the coupling buffer, -1: summed in place */
+    const bnm_ir_expr *sum_term[BNM_CG_MAX_SUMS];
+    int n_cpl;
+    bool local_w;          /* emitting the variant that reads weights from local memory */
+    int *noisy_slot;       /* [n_states] plane of the shared-noise buffer or -1 */
+    int n_noisy;
 } gen;
 
 static void emit_expr(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, emit_mode mode);
@@ -225,13 +233,13 @@ static void emit_expr(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, emit_mode mod
         emit_expr(g, b, ir->inputs[e->index].def, mode);
         break;
     case BNM_IR_SOURCE:
-        bnm_cg_buf_printf(b, "nmm_hist[nmm_hb + ((ulong)%du * nmm_hl + nmm_sl) * nmm_nn + nmm_j]",
-                          e->index);
+        /* loaded (or gathered per lane) at the top of the sum's loop body */
+        bnm_cg_buf_printf(b, "nmm_src%d", e->index);
         break;
     case BNM_IR_WEIGHT: bnm_cg_buf_puts(b, "nmm_w"); break;
     case BNM_IR_TIME: bnm_cg_buf_puts(b, "nmm_t"); break;
     case BNM_IR_DT: bnm_cg_buf_puts(b, "nmm_dt"); break;
-    case BNM_IR_NNODES: bnm_cg_buf_puts(b, "((nmm_real)nmm_nn)"); break;
+    case BNM_IR_NNODES: bnm_cg_buf_puts(b, "((nmm_sreal)nmm_nn)"); break;
     case BNM_IR_NEG:
         bnm_cg_buf_puts(b, "(-");
         emit_expr(g, b, e->a, mode);
@@ -285,36 +293,220 @@ static void emit_expr(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, emit_mode mod
     }
 }
 
-/* Emits one accumulation loop per sum_j of e (walk order a, b, c = emit order). */
-static void emit_sums(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, int *counter)
+static bool uses_source(const bnm_ir_expr *e, int t)
+{
+    if (!e)
+        return false;
+    if (e->op == BNM_IR_SOURCE && e->index == t)
+        return true;
+    return uses_source(e->a, t) || uses_source(e->b, t) || uses_source(e->c, t);
+}
+
+/* Declares nmm_sumK for each sum_j of e (walk order a, b, c = emit order). */
+static void emit_sum_decls(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, int *counter)
 {
     if (!e)
         return;
     if (e->op == BNM_IR_SUM_J) {
-        int k = (*counter)++;
-        bnm_cg_buf_puts(b, "nmm_real nmm_sum");
-        bnm_cg_buf_printf(b, "%d = ", k);
+        bnm_cg_buf_printf(b, "nmm_real nmm_sum%d = ", (*counter)++);
         put_lit(g, b, 0.0);
         bnm_cg_buf_puts(b, ";\n");
-        bnm_cg_buf_printf(b, "for (ulong nmm_j = 0; nmm_j < nmm_nn; ++nmm_j) {\n");
-        bnm_cg_buf_puts(b, "    const nmm_real nmm_w = nmm_weights[nmm_wb + nmm_j * nmm_nn];\n");
-        if (g->rs->delays)
-            bnm_cg_buf_puts(b,
-                "    const long nmm_km = (long)nmm_k - (long)nmm_delays[nmm_db + nmm_j * nmm_nn];\n"
-                "    const ulong nmm_sl = nmm_km < 0 ? 0 : (ulong)nmm_km % nmm_hl;\n");
-        else
-            bnm_cg_buf_puts(b, "    const ulong nmm_sl = nmm_slot;\n");
-        put_line(g, b, e->line);
-        bnm_cg_buf_printf(b, "    nmm_sum%d = nmm_sum%d + ", k, k);
-        emit_expr(g, b, e->a, MODE_HOIST);
-        bnm_cg_buf_puts(b, ";\n");
-        put_engine_line(b);
-        bnm_cg_buf_puts(b, "}\n");
         return;
     }
-    emit_sums(g, b, e->a, counter);
-    emit_sums(g, b, e->b, counter);
-    emit_sums(g, b, e->c, counter);
+    emit_sum_decls(g, b, e->a, counter);
+    emit_sum_decls(g, b, e->b, counter);
+    emit_sum_decls(g, b, e->c, counter);
+}
+
+/* The body of a sum's j loop: the weight and the (delayed) sources of j, then
+ * acc = acc + term. nmm_wb and nmm_db (uniform) or nmm_i (gather) name the target.
+ * uniform: every lane of the work-item uses the same connectome and delay matrix, so a
+ * weight is one scalar broadcast to all lanes and a delayed source is one vector load;
+ * otherwise each lane gathers its own weight and delayed source (the host groups
+ * simulations so that this path is rare). */
+static void emit_sum_body(gen *g, bnm_cg_buf *b, const bnm_ir_expr *term, bool uniform,
+                          const char *acc)
+{
+    const int nt = g->ir->n_transmit;
+    if (uniform) {
+        if (g->local_w)
+            bnm_cg_buf_puts(b, "    const nmm_sreal nmm_w = nmm_wloc[nmm_i + nmm_j * nmm_nn];\n");
+        else
+            bnm_cg_buf_puts(b, "    const nmm_sreal nmm_w = nmm_weights[nmm_wb + nmm_j * nmm_nn];\n");
+        if (g->rs->delays)
+            /* (k - d) mod L from k mod L, as d < L; steps before 0 read step 0's slot */
+            bnm_cg_buf_puts(b,
+                "    const ulong nmm_d = (ulong)nmm_delays[nmm_db + nmm_j * nmm_nn];\n"
+                "    const ulong nmm_sl = nmm_k < nmm_d ? 0 : (nmm_slot >= nmm_d ? nmm_slot - nmm_d\n"
+                "                                              : nmm_slot + nmm_hl - nmm_d);\n");
+        else
+            bnm_cg_buf_puts(b, "    const ulong nmm_sl = nmm_slot;\n");
+        for (int t = 0; t < nt; t++)
+            if (uses_source(term, t))
+                bnm_cg_buf_printf(b,
+                    "    const nmm_real nmm_src%d = nmm_hist[nmm_hb + ((ulong)%du * nmm_hl + nmm_sl) * nmm_nn + nmm_j];\n",
+                    t, t);
+    } else {
+        bnm_cg_buf_puts(b, "    nmm_sreal nmm_wt[NMM_L];\n");
+        for (int t = 0; t < nt; t++)
+            if (uses_source(term, t))
+                bnm_cg_buf_printf(b, "    nmm_sreal nmm_gt%d[NMM_L];\n", t);
+        bnm_cg_buf_puts(b,
+            "    for (uint nmm_l = 0; nmm_l < NMM_L; ++nmm_l) {\n"
+            "        const ulong nmm_o = nmm_j * nmm_nn + nmm_i;\n"
+            "        nmm_wt[nmm_l] = nmm_weights[nmm_wl[nmm_l] + nmm_o];\n");
+        if (g->rs->delays)
+            bnm_cg_buf_puts(b,
+                "        const long nmm_km = (long)nmm_k - (long)nmm_delays[nmm_dl[nmm_l] + nmm_o];\n"
+                "        const ulong nmm_sl = nmm_km < 0 ? 0 : (ulong)nmm_km % nmm_hl;\n");
+        else
+            bnm_cg_buf_puts(b, "        const ulong nmm_sl = nmm_slot;\n");
+        for (int t = 0; t < nt; t++)
+            if (uses_source(term, t))
+                bnm_cg_buf_printf(b,
+                    "        nmm_gt%d[nmm_l] = nmm_hsc[(nmm_hb + ((ulong)%du * nmm_hl + nmm_sl) * nmm_nn + nmm_j) * NMM_L + nmm_l];\n",
+                    t, t);
+        bnm_cg_buf_puts(b,
+            "    }\n"
+            "    const nmm_real nmm_w = NMM_VLOAD(0, nmm_wt);\n");
+        for (int t = 0; t < nt; t++)
+            if (uses_source(term, t))
+                bnm_cg_buf_printf(b, "    const nmm_real nmm_src%d = NMM_VLOAD(0, nmm_gt%d);\n", t, t);
+    }
+    put_line(g, b, term->line);
+    int ft;
+    if (bnm_cg_term_fma(term, &ft)) {
+        bnm_cg_buf_printf(b, "    %s = fma((nmm_real)nmm_w, nmm_src%d, %s);\n", acc, ft, acc);
+    } else {
+        bnm_cg_buf_printf(b, "    %s = %s + ", acc, acc);
+        emit_expr(g, b, term, MODE_HOIST);
+        bnm_cg_buf_puts(b, ";\n");
+    }
+    put_engine_line(b);
+}
+
+/* One accumulation loop per sum_j of e, summing j = 0..N-1 in order (the interpreter's
+ * order, so every path gives the same bits). On the uniform path a sum precomputed by
+ * the coupling pass (emit_coupling_pass) is read back instead. */
+static void emit_sums(gen *g, bnm_cg_buf *b, const bnm_ir_expr *e, int *counter, bool uniform)
+{
+    if (!e)
+        return;
+    if (e->op != BNM_IR_SUM_J) {
+        emit_sums(g, b, e->a, counter, uniform);
+        emit_sums(g, b, e->b, counter, uniform);
+        emit_sums(g, b, e->c, counter, uniform);
+        return;
+    }
+    int k = (*counter)++;
+    if (uniform && k < BNM_CG_MAX_SUMS && g->sum_plane[k] >= 0) {
+        bnm_cg_buf_printf(b, "nmm_sum%d = nmm_cpl[(nmm_s * NMM_NCPL + %du) * nmm_nn + nmm_i];\n", k,
+                          g->sum_plane[k]);
+        return;
+    }
+    char acc[32];
+    snprintf(acc, sizeof acc, "nmm_sum%d", k);
+    bnm_cg_buf_puts(b, "for (ulong nmm_j = 0; nmm_j < nmm_nn; ++nmm_j) {\n");
+    emit_sum_body(g, b, e->a, uniform, acc);
+    bnm_cg_buf_puts(b, "}\n");
+}
+
+/* A sum whose term reads only weights, sources and lane-level values (no target-node
+ * state, let, per-node param or time) can be summed for several targets at once. */
+static bool term_is_pure(const gen *g, const bnm_ir_expr *e)
+{
+    if (!e)
+        return true;
+    switch (e->op) {
+    case BNM_IR_STATE: case BNM_IR_COUPLING: case BNM_IR_TIME: case BNM_IR_INPUT:
+    case BNM_IR_SUM_J:
+        return false;
+    case BNM_IR_PARAM: case BNM_IR_LET: {
+        bnm_abi_level lv = bnm_cg_level(g->rs, e);
+        return lv == BNM_LEVEL_LIT || lv == BNM_LEVEL_SIM;
+    }
+    default:
+        return term_is_pure(g, e->a) && term_is_pure(g, e->b) && term_is_pure(g, e->c);
+    }
+}
+
+/* Numbers the sums of every coupling in emit order and gives each pure one a plane of
+ * the coupling buffer (lanes > 1 only: a GPU work-item keeps its sums in registers). */
+static void plan_sums(gen *g, const bnm_ir_expr *e)
+{
+    if (!e)
+        return;
+    if (e->op == BNM_IR_SUM_J) {
+        int k = g->n_sums++;
+        if (k < BNM_CG_MAX_SUMS) {
+            g->sum_plane[k] = g->lanes > 1 && term_is_pure(g, e->a) ? g->n_cpl++ : -1;
+            g->sum_term[k] = e->a;
+        }
+        return;
+    }
+    plan_sums(g, e->a);
+    plan_sums(g, e->b);
+    plan_sums(g, e->c);
+}
+
+/* The coupling pass (lanes > 1, uniform work-items): before the node updates of a step,
+ * every pure sum for every target, NMM_CT targets at a time. Each target keeps its own
+ * accumulator summed over j in order, so the result is bitwise the per-node loop's;
+ * the targets only share the loads of the sources and hide the latency of each
+ * other's additions. */
+static void emit_coupling_pass(gen *g, bnm_cg_buf *b)
+{
+    if (g->n_cpl == 0)
+        return;
+    enum { CT = 4 };
+    bnm_cg_buf_puts(b,
+        "if ((nmm_flags & NMM_UNIFORM_CONN) != 0u) {\n"
+        "ulong nmm_i0 = 0;\n"
+        "for (; nmm_i0 + 4u <= nmm_nn; nmm_i0 += 4u) {\n");
+    for (int k = 0; k < g->n_sums && k < BNM_CG_MAX_SUMS; k++) {
+        if (g->sum_plane[k] < 0)
+            continue;
+        bnm_cg_buf_puts(b, "{\n");
+        for (int u = 0; u < CT; u++) {
+            bnm_cg_buf_printf(b, "nmm_real nmm_a%d = ", u);
+            put_lit(g, b, 0.0);
+            bnm_cg_buf_puts(b, ";\n");
+        }
+        bnm_cg_buf_puts(b, "for (ulong nmm_j = 0; nmm_j < nmm_nn; ++nmm_j) {\n");
+        for (int u = 0; u < CT; u++) {
+            char acc[16];
+            snprintf(acc, sizeof acc, "nmm_a%d", u);
+            bnm_cg_buf_printf(b, "{\nconst ulong nmm_i = nmm_i0 + %du;\n", u);
+            bnm_cg_buf_puts(b, "const ulong nmm_wb = nmm_conn * nmm_nn * nmm_nn + nmm_i;\n");
+            if (g->rs->delays)
+                bnm_cg_buf_puts(b, "const ulong nmm_db = nmm_dmat * nmm_nn * nmm_nn + nmm_i;\n");
+            bnm_cg_buf_puts(b, "(void)nmm_i;\n");
+            emit_sum_body(g, b, g->sum_term[k], true, acc);
+            bnm_cg_buf_puts(b, "}\n");
+        }
+        bnm_cg_buf_puts(b, "}\n");
+        for (int u = 0; u < CT; u++)
+            bnm_cg_buf_printf(b, "nmm_cpl[(nmm_s * NMM_NCPL + %du) * nmm_nn + nmm_i0 + %du] = nmm_a%d;\n",
+                              g->sum_plane[k], u, u);
+        bnm_cg_buf_puts(b, "}\n");
+    }
+    bnm_cg_buf_puts(b,
+        "}\n"
+        "for (ulong nmm_i = nmm_i0; nmm_i < nmm_nn; ++nmm_i) {\n"
+        "const ulong nmm_wb = nmm_conn * nmm_nn * nmm_nn + nmm_i;\n");
+    if (g->rs->delays)
+        bnm_cg_buf_puts(b, "const ulong nmm_db = nmm_dmat * nmm_nn * nmm_nn + nmm_i;\n");
+    for (int k = 0; k < g->n_sums && k < BNM_CG_MAX_SUMS; k++) {
+        if (g->sum_plane[k] < 0)
+            continue;
+        bnm_cg_buf_puts(b, "{\nnmm_real nmm_a0 = ");
+        put_lit(g, b, 0.0);
+        bnm_cg_buf_puts(b, ";\nfor (ulong nmm_j = 0; nmm_j < nmm_nn; ++nmm_j) {\n");
+        emit_sum_body(g, b, g->sum_term[k], true, "nmm_a0");
+        bnm_cg_buf_printf(b, "}\nnmm_cpl[(nmm_s * NMM_NCPL + %du) * nmm_nn + nmm_i] = nmm_a0;\n}\n",
+                          g->sum_plane[k]);
+    }
+    bnm_cg_buf_puts(b, "}\n}\n");
 }
 
 /* STEP-level lets; without_coupling: only those not depending on a coupling. */
@@ -334,7 +526,7 @@ static void emit_step_lets(gen *g, bnm_cg_buf *b, bool without_coupling)
 
 static void emit_bind_states(gen *g, bnm_cg_buf *b, const char *prefix, const char *time)
 {
-    bnm_cg_buf_printf(b, "const nmm_real nmm_t = %s;\n", time);
+    bnm_cg_buf_printf(b, "const nmm_sreal nmm_t = %s;\n", time);
     for (int s = 0; s < g->ir->n_states; s++)
         bnm_cg_buf_printf(b, "const nmm_real s_%s = %s%s;\n", g->ir->states[s].name, prefix,
                           g->ir->states[s].name);
@@ -454,7 +646,27 @@ static void emit_node_update(gen *g, bnm_cg_buf *b)
         const bnm_ir_coupling *cp = &ir->couplings[c];
         int first = g->sum_counter;
         int counter = first;
-        emit_sums(g, b, cp->expr, &counter);
+        emit_sum_decls(g, b, cp->expr, &counter);
+        if (g->lanes > 1) {
+            bnm_cg_buf_puts(b, "if ((nmm_flags & NMM_UNIFORM_CONN) != 0u) {\n");
+            counter = first;
+            emit_sums(g, b, cp->expr, &counter, true);
+            bnm_cg_buf_puts(b, "} else {\n");
+            counter = first;
+            emit_sums(g, b, cp->expr, &counter, false);
+            bnm_cg_buf_puts(b, "}\n");
+        } else {
+            /* one lane (GPUs): the work-group's weights in local memory when they fit */
+            bnm_cg_buf_puts(b, "if ((nmm_flags & NMM_LOCAL_W) != 0u) {\n");
+            counter = first;
+            g->local_w = true;
+            emit_sums(g, b, cp->expr, &counter, true);
+            g->local_w = false;
+            bnm_cg_buf_puts(b, "} else {\n");
+            counter = first;
+            emit_sums(g, b, cp->expr, &counter, true);
+            bnm_cg_buf_puts(b, "}\n");
+        }
         put_line(g, b, cp->line);
         bnm_cg_buf_printf(b, "c_%s = ", cp->name);
         emit_expr(g, b, cp->expr, MODE_HOIST);
@@ -464,11 +676,22 @@ static void emit_node_update(gen *g, bnm_cg_buf *b)
     bnm_cg_buf_puts(b, "}\n");
     bool noise = g->rs->noise && g->rs->integrator != BNM_INTEG_RK4;
     if (noise)
-        for (int s = 0; s < ir->n_states; s++)
-            if (g->nscale[s])
+        for (int s = 0; s < ir->n_states; s++) {
+            if (!g->nscale[s])
+                continue;
+            const char *n = ir->states[s].name;
+            unsigned stream = bnm_rng_stream_noise(ir->states[s].noise_slot);
+            bnm_cg_buf_printf(b, "nmm_real nmm_z_%s;\n", n);
+            if (g->lanes > 1)
                 bnm_cg_buf_printf(b,
-                    "const nmm_real nmm_z_%s = nmm_rng_normal(nmm_seed, nmm_nid, (uint)nmm_i, nmm_k, %uu);\n",
-                    ir->states[s].name, bnm_rng_stream_noise(ir->states[s].noise_slot));
+                    "if ((nmm_flags & NMM_SHARED_NOISE) != 0u)\n"
+                    "    nmm_z_%s = (nmm_real)nmm_zb[%du * nmm_nnl + nmm_i];\n"
+                    "else\n",
+                    n, g->noisy_slot[s]);
+            bnm_cg_buf_printf(b,
+                "    nmm_z_%s = nmm_rngv_normal(nmm_seed_lo, nmm_seed_hi, nmm_nid, (nmm_uint)(uint)nmm_i, nmm_k, %uu);\n",
+                n, stream);
+        }
     declare_states(g, b, "nmm_y_");
     declare_states(g, b, "nmm_f0_");
     switch (g->rs->integrator) {
@@ -506,11 +729,12 @@ static void emit_node_update(gen *g, bnm_cg_buf *b)
         emit_bounds(g, b, "nmm_y_");
         break;
     }
+    /* A lane frozen by an earlier non-finite state keeps its state (10.8). */
     for (int s = 0; s < ir->n_states; s++)
         bnm_cg_buf_printf(b,
-            "nmm_states[(nmm_sb + %du) * nmm_nn + nmm_i] = nmm_y_%s;\n"
-            "nmm_bad |= !isfinite(nmm_y_%s);\n",
-            s, ir->states[s].name, ir->states[s].name);
+            "nmm_states[(nmm_sb + %du) * nmm_nn + nmm_i] = NMM_KEEP_DEAD(nmm_y_%s, nmm_x_%s);\n"
+            "nmm_bad = nmm_bad || !isfinite(nmm_y_%s);\n",
+            s, ir->states[s].name, ir->states[s].name, ir->states[s].name);
     bnm_cg_buf_puts(b, "}\n");
 }
 
@@ -616,26 +840,114 @@ static void emit_helpers(gen *g, bnm_cg_buf *b)
         "}\n");
 }
 
+/* Lane types and helpers. Each work-item integrates NMM_L simulations side by side, one
+ * per lane of nmm_real (NMM_L = 1: nmm_real is a scalar and this is the plain
+ * one-simulation-per-work-item layout GPUs get). Lane-uniform values (time, dt, N,
+ * weights on the uniform path) are nmm_sreal scalars that OpenCL broadcasts. Every lane
+ * runs the same instruction sequence, so a simulation's bits never depend on its lane
+ * or on what shares its work-item. */
+static void emit_types(gen *g, bnm_cg_buf *b)
+{
+    const int L = g->lanes;
+    const char *r = g->dbl ? "double" : "float";
+    char v[32], u[32], m[32];
+    if (L > 1) {
+        snprintf(v, sizeof v, "%s%d", r, L);
+        snprintf(u, sizeof u, "uint%d", L);
+        snprintf(m, sizeof m, "%s%d", g->dbl ? "long" : "int", L);
+    } else {
+        snprintf(v, sizeof v, "%s", r);
+        snprintf(u, sizeof u, "uint");
+        snprintf(m, sizeof m, "int");
+    }
+    if (g->dbl)
+        bnm_cg_buf_puts(b, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n");
+    bnm_cg_buf_printf(b,
+        "#define NMM_L %du\n"
+        "typedef %s nmm_sreal;\n"
+        "typedef %s nmm_real;\n"
+        "typedef %s nmm_uint;\n"
+        "typedef %s nmm_mask;\n"
+        "typedef %s nmm_mask_elem;\n"
+        "#define NMM_CVT_REAL(x) convert_%s(x)\n",
+        L, r, v, u, m, L > 1 ? (g->dbl ? "long" : "int") : "int", v);
+    if (L > 1) {
+        bnm_cg_buf_printf(b,
+            "#define NMM_TRUE (-1)\n"
+            "#define NMM_VLOAD(o, p) vload%d(o, p)\n"
+            "#define NMM_VSTORE(x, o, p) vstore%d(x, o, p)\n"
+            "#define NMM_ANY(x) any(x)\n"
+            "#define NMM_ALL(x) all(x)\n"
+            "#define NMM_KEEP_DEAD(y, x) (nmm_dead ? (x) : (y))\n"
+            "#define NMM_IOTA ((nmm_uint)(",
+            L, L);
+        for (int l = 0; l < L; l++)
+            bnm_cg_buf_printf(b, "%s%du", l ? ", " : "", l);
+        bnm_cg_buf_puts(b, "))\n");
+    } else {
+        bnm_cg_buf_puts(b,
+            "#define NMM_TRUE 1\n"
+            "#define NMM_VLOAD(o, p) ((p)[o])\n"
+            "#define NMM_VSTORE(x, o, p) ((p)[o] = (x))\n"
+            "#define NMM_ANY(x) ((x) != 0)\n"
+            "#define NMM_ALL(x) ((x) != 0)\n"
+            "#define NMM_KEEP_DEAD(y, x) (y)\n"
+            "#define NMM_IOTA 0u\n");
+    }
+    bnm_cg_buf_printf(b,
+        "#define NMM_GIDX_ROWS %du\n"
+        "#define NMM_UNIFORM_CONN %uu\n"
+        "#define NMM_SHARED_NOISE %uu\n"
+        "#define NMM_LOCAL_W %uu\n",
+        BNM_CG_GIDX_ROWS, BNM_CG_FLAG_UNIFORM_CONN, BNM_CG_FLAG_SHARED_NOISE,
+        BNM_CG_FLAG_LOCAL_W);
+}
+
+/* With common random numbers (every lane has the same seed and noise id, analysis.md
+ * 5.2) a step's normals are one per (node, noisy state), not one per lane: they are drawn
+ * NMM_L nodes at a time into the work-item's buffer and broadcast. The draw of node i is
+ * the same function of the same counter either way, so the bits match the per-lane
+ * path. */
+static void emit_shared_noise(gen *g, bnm_cg_buf *b)
+{
+    if (g->lanes == 1 || g->n_noisy == 0 || g->rs->integrator == BNM_INTEG_RK4)
+        return;
+    bnm_cg_buf_puts(b,
+        "if ((nmm_flags & NMM_SHARED_NOISE) != 0u) {\n"
+        "    const nmm_uint nmm_slo = (nmm_uint)nmm_gi[0];\n"
+        "    const nmm_uint nmm_shi = (nmm_uint)nmm_gi[NMM_L];\n"
+        "    const nmm_uint nmm_sid = (nmm_uint)nmm_gi[2u * NMM_L];\n"
+        "    for (ulong nmm_b0 = 0; nmm_b0 < nmm_nn; nmm_b0 += NMM_L) {\n"
+        "        const nmm_uint nmm_node = (nmm_uint)(uint)nmm_b0 + NMM_IOTA;\n");
+    for (int s = 0; s < g->ir->n_states; s++)
+        if (g->noisy_slot[s] >= 0)
+            bnm_cg_buf_printf(b,
+                "        NMM_VSTORE(nmm_rngv_normal(nmm_slo, nmm_shi, nmm_sid, nmm_node, nmm_k, %uu), 0,\n"
+                "                   nmm_zb + %du * nmm_nnl + nmm_b0);\n",
+                bnm_rng_stream_noise(g->ir->states[s].noise_slot), g->noisy_slot[s]);
+    bnm_cg_buf_puts(b, "    }\n}\n");
+}
+
 static void emit_kernel(gen *g, bnm_cg_buf *b)
 {
     const bnm_model_ir *ir = g->ir;
     const bnm_cg_spec *rs = g->rs;
     bnm_cg_buf_printf(b,
-        "/* clBNM model kernel (generator v%d): model %s, %s, %s, noise %s, delays %s. */\n",
+        "/* clBNM model kernel (generator v%d): model %s, %s, %s, noise %s, delays %s, %d lane%s. */\n",
         BNM_CODEGEN_VERSION, ir->name, g->dbl ? "double" : "float",
         rs->integrator == BNM_INTEG_EULER ? "euler" : rs->integrator == BNM_INTEG_HEUN ? "heun" : "rk4",
-        rs->noise ? "on" : "off", rs->delays ? "on" : "off");
+        rs->noise ? "on" : "off", rs->delays ? "on" : "off", g->lanes, g->lanes > 1 ? "s" : "");
     bnm_cg_buf_printf(b, "/* model file: %zu bytes, fnv1a64 %016llx */\n", ir->source_len,
                       (unsigned long long)bnm_cg_source_hash(ir));
     bnm_cg_buf_puts(b, "#pragma OPENCL FP_CONTRACT OFF\n");
-    if (g->dbl)
-        bnm_cg_buf_puts(b, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\ntypedef double nmm_real;\n");
-    else
-        bnm_cg_buf_puts(b, "typedef float nmm_real;\n");
-    bnm_cg_buf_printf(b, "#define NMM_NSP %du\n#define NMM_NNP %du\n#define NMM_NNC %du\n",
-                      rs->n_sim_params, rs->n_node_params, g->n_node_lets + g->n_node_h);
-    if (rs->noise)
+    emit_types(g, b);
+    bnm_cg_buf_printf(b, "#define NMM_NSP %du\n#define NMM_NNP %du\n#define NMM_NNC %du\n"
+                      "#define NMM_NCPL %du\n",
+                      rs->n_sim_params, rs->n_node_params, g->n_node_lets + g->n_node_h, g->n_cpl);
+    if (rs->noise) {
         bnm_cg_buf_puts(b, bnm_rng_cl_source);
+        bnm_cg_buf_puts(b, bnm_rng_cl_lanes_source);
+    }
     emit_helpers(g, b);
     /* Extension points (codegen.h): the batch engine splices its code at these markers. */
     bnm_cg_buf_puts(b, BNM_CODEGEN_MARK_PRELUDE "\n");
@@ -644,35 +956,74 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         "__kernel void nmm_");
     bnm_cg_buf_puts(b, ir->name);
     bnm_cg_buf_puts(b, "_integrate(const uint nmm_n_sims, const uint nmm_n_nodes,\n"
-        "    const ulong nmm_first, const uint nmm_n_steps, const nmm_real nmm_t0,\n"
-        "    const nmm_real nmm_dt, const uint nmm_hist_len,\n"
-        "    __global const ulong *nmm_seeds, __global const uint *nmm_sim_index,\n"
-        "    __global const nmm_real *nmm_weights, __global const int *nmm_delays,\n"
-        "    __global nmm_real *nmm_hist, __global const nmm_real *nmm_sim_params,\n"
-        "    __global const nmm_real *nmm_node_params, __global nmm_real *nmm_node_cache,\n"
-        "    __global nmm_real *nmm_states, __global ulong *nmm_status"
+        "    const ulong nmm_first, const uint nmm_n_steps, const nmm_sreal nmm_t0,\n"
+        "    const nmm_sreal nmm_dt, const uint nmm_hist_len,\n"
+        "    __global const uint *nmm_gidx, __global const nmm_sreal *nmm_weights,\n"
+        "    __global const int *nmm_delays, __global nmm_real *nmm_hist,\n"
+        "    __global const nmm_real *nmm_sim_params, __global const nmm_real *nmm_node_params,\n"
+        "    __global nmm_real *nmm_node_cache, __global nmm_real *nmm_states,\n"
+        "    __global ulong *nmm_status, __global nmm_sreal *nmm_zbuf,\n"
+        "    __global nmm_real *nmm_cpl, __local nmm_sreal *nmm_wloc"
         BNM_CODEGEN_MARK_ARGS ")\n"
         "{\n"
+        "/* nmm_s: this work-item's group of NMM_L simulations (lanes) */\n"
         "const ulong nmm_s = get_global_id(0);\n"
-        "if (nmm_s >= nmm_n_sims || nmm_status[2 * nmm_s] != 0)\n"
-        "    return; /* padding, or frozen after a non-finite state (10.8) */\n");
+        "if (nmm_s >= (nmm_n_sims + NMM_L - 1u) / NMM_L)\n"
+        "    return; /* padding work-item */\n");
     if (rs->n_nodes > 0)
         bnm_cg_buf_printf(b, "const ulong nmm_nn = %dul;\n", rs->n_nodes);
     else
         bnm_cg_buf_puts(b, "const ulong nmm_nn = nmm_n_nodes;\n");
     bnm_cg_buf_printf(b,
         "const ulong nmm_hl = nmm_hist_len;\n"
-        "const ulong nmm_seed = nmm_seeds[nmm_s];\n"
-        "const uint nmm_nid = nmm_sim_index[3 * nmm_s];\n"
-        "const ulong nmm_conn = nmm_sim_index[3 * nmm_s + 1];\n"
-        "const ulong nmm_dmat = nmm_sim_index[3 * nmm_s + 2];\n"
+        "__global const uint *nmm_gi = nmm_gidx + nmm_s * NMM_GIDX_ROWS * NMM_L;\n"
+        "const nmm_uint nmm_seed_lo = NMM_VLOAD(0, nmm_gi);\n"
+        "const nmm_uint nmm_seed_hi = NMM_VLOAD(0, nmm_gi + NMM_L);\n"
+        "const nmm_uint nmm_nid = NMM_VLOAD(0, nmm_gi + 2u * NMM_L);\n"
+        "const ulong nmm_conn = nmm_gi[3u * NMM_L];\n"
+        "const ulong nmm_dmat = nmm_gi[4u * NMM_L];\n"
+        "const uint nmm_flags = nmm_gi[5u * NMM_L];\n"
+        "/* one lane: the work-group copies its shared connectome to local memory once (the\n"
+        "   flag is the same for the whole work-group, so all of it reaches the barrier) */\n"
+        "if (NMM_L == 1u && (nmm_flags & NMM_LOCAL_W) != 0u) {\n"
+        "    for (ulong nmm_q = get_local_id(0); nmm_q < nmm_nn * nmm_nn; nmm_q += get_local_size(0))\n"
+        "        nmm_wloc[nmm_q] = nmm_weights[nmm_conn * nmm_nn * nmm_nn + nmm_q];\n"
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+        "}\n"
+        "/* lanes frozen after a non-finite state (10.8), and padding lanes */\n"
+        "nmm_mask nmm_dead;\n"
+        "{\n"
+        "    nmm_mask_elem nmm_dd[NMM_L];\n"
+        "    for (uint nmm_l = 0; nmm_l < NMM_L; ++nmm_l)\n"
+        "        nmm_dd[nmm_l] = nmm_status[2u * (nmm_s * NMM_L + nmm_l)] != 0 ? NMM_TRUE : 0;\n"
+        "    nmm_dead = NMM_VLOAD(0, nmm_dd);\n"
+        "}\n"
+        "if (NMM_ALL(nmm_dead))\n"
+        "    return;\n"
         "const ulong nmm_sb = nmm_s * %du;\n"
         "const ulong nmm_hb = nmm_s * %du * nmm_hl * nmm_nn;\n"
-        "const nmm_real nmm_two = (nmm_real)2;\n"
-        "const nmm_real nmm_hdt = nmm_dt / nmm_two;\n"
-        "const nmm_real nmm_dt6 = nmm_dt / (nmm_real)6;\n"
-        "(void)nmm_seed; (void)nmm_nid; (void)nmm_conn; (void)nmm_dmat; (void)nmm_hb;\n",
+        "const nmm_sreal nmm_two = (nmm_sreal)2;\n"
+        "const nmm_sreal nmm_hdt = nmm_dt / nmm_two;\n"
+        "const nmm_sreal nmm_dt6 = nmm_dt / (nmm_sreal)6;\n"
+        "(void)nmm_seed_lo; (void)nmm_seed_hi; (void)nmm_nid; (void)nmm_conn; (void)nmm_dmat;\n"
+        "(void)nmm_hb; (void)nmm_flags; (void)nmm_cpl;\n",
         ir->n_states, ir->n_transmit);
+    if (g->lanes > 1) {
+        /* per-lane connectome and delay bases for the gather path */
+        bnm_cg_buf_puts(b,
+            "ulong nmm_wl[NMM_L], nmm_dl[NMM_L];\n"
+            "for (uint nmm_l = 0; nmm_l < NMM_L; ++nmm_l) {\n"
+            "    nmm_wl[nmm_l] = (ulong)nmm_gi[3u * NMM_L + nmm_l] * nmm_nn * nmm_nn;\n"
+            "    nmm_dl[nmm_l] = (ulong)nmm_gi[4u * NMM_L + nmm_l] * nmm_nn * nmm_nn;\n"
+            "}\n"
+            "__global const nmm_sreal *nmm_hsc = (__global const nmm_sreal *)nmm_hist;\n"
+            "const ulong nmm_nnl = (nmm_nn + NMM_L - 1u) / NMM_L * NMM_L;\n");
+        bnm_cg_buf_printf(b,
+            "__global nmm_sreal *nmm_zb = nmm_zbuf + nmm_s * %du * nmm_nnl;\n"
+            "(void)nmm_wl; (void)nmm_dl; (void)nmm_hsc; (void)nmm_zb;\n",
+            g->n_noisy);
+    }
+    (void)0;
     /* SIM level: per-sim params, SIM lets, hoisted SIM subtrees. */
     for (int p = 0; p < ir->n_params; p++)
         if (rs->sim_slot[p] >= 0)
@@ -717,19 +1068,33 @@ static void emit_kernel(gen *g, bnm_cg_buf *b)
         "for (uint nmm_m = 0; nmm_m < nmm_n_steps; ++nmm_m) {\n"
         "const ulong nmm_k = nmm_first + nmm_m;\n"
         "/* t from the integer step, never accumulated (10.1) */\n"
-        "const nmm_real nmm_tk = nmm_t0 + (nmm_real)nmm_k * nmm_dt;\n"
-        "const nmm_real nmm_tk1 = nmm_t0 + (nmm_real)(nmm_k + 1) * nmm_dt;\n"
-        "const nmm_real nmm_th = nmm_tk + nmm_hdt;\n"
+        "const nmm_sreal nmm_tk = nmm_t0 + (nmm_sreal)nmm_k * nmm_dt;\n"
+        "const nmm_sreal nmm_tk1 = nmm_t0 + (nmm_sreal)(nmm_k + 1) * nmm_dt;\n"
+        "const nmm_sreal nmm_th = nmm_tk + nmm_hdt;\n"
         "const ulong nmm_slot = nmm_k % nmm_hl;\n"
         "(void)nmm_tk1; (void)nmm_th; (void)nmm_slot;\n"
-        "int nmm_bad = 0;\n");
+        "nmm_mask nmm_bad = (nmm_mask)0;\n");
+    emit_shared_noise(g, b);
     emit_publish(g, b);
+    emit_coupling_pass(g, b);
     emit_node_update(g, b);
+    /* A lane that turns non-finite records its step and freezes; the work-item stops
+     * when every lane has. */
     bnm_cg_buf_puts(b,
-        "if (nmm_bad) {\n"
-        "    nmm_status[2 * nmm_s] = 1;\n"
-        "    nmm_status[2 * nmm_s + 1] = nmm_k + 1;\n"
-        "    break;\n"
+        "{\n"
+        "    const nmm_mask nmm_new = nmm_bad && !nmm_dead;\n"
+        "    if (NMM_ANY(nmm_new)) {\n"
+        "        nmm_mask_elem nmm_nb[NMM_L];\n"
+        "        NMM_VSTORE(nmm_new, 0, nmm_nb);\n"
+        "        for (uint nmm_l = 0; nmm_l < NMM_L; ++nmm_l)\n"
+        "            if (nmm_nb[nmm_l] != 0) {\n"
+        "                nmm_status[2u * (nmm_s * NMM_L + nmm_l)] = 1;\n"
+        "                nmm_status[2u * (nmm_s * NMM_L + nmm_l) + 1u] = nmm_k + 1;\n"
+        "            }\n"
+        "        nmm_dead = nmm_dead || nmm_new;\n"
+        "        if (NMM_ALL(nmm_dead))\n"
+        "            break;\n"
+        "    }\n"
         "}\n");
     emit_step_end(g, b);
     bnm_cg_buf_puts(b,
@@ -749,11 +1114,22 @@ static void gen_free(gen *g)
             bnm_ir_expr_free(g->nscale[s]);
     free(g->nscale);
     free(g->node_let_slot);
+    free(g->noisy_slot);
 }
 
 bnm_status bnm_codegen_emit_full(bnm_context *ctx, const struct bnm_model_ir *ir,
                                  const bnm_model_spec *spec, char **source_out,
                                  bnm_model_abi **abi_out, int *n_node_cache_out)
+{
+    bnm_cg_layout lay;
+    bnm_status st = bnm_cg_emit(ctx, ir, spec, source_out, abi_out, &lay);
+    if (st == BNM_OK && n_node_cache_out)
+        *n_node_cache_out = lay.n_node_cache;
+    return st;
+}
+
+bnm_status bnm_cg_emit(bnm_context *ctx, const bnm_model_ir *ir, const bnm_model_spec *spec,
+                       char **source_out, bnm_model_abi **abi_out, bnm_cg_layout *layout_out)
 {
     *source_out = NULL;
     if (abi_out)
@@ -773,14 +1149,23 @@ bnm_status bnm_codegen_emit_full(bnm_context *ctx, const struct bnm_model_ir *ir
     g.node_let_slot = calloc((size_t)ir->n_lets + 1, sizeof *g.node_let_slot);
     if (!g.nscale || !g.node_let_slot)
         goto nomem;
-    for (int s = 0; s < ir->n_states; s++)
+    g.lanes = rs->lanes;
+    g.noisy_slot = malloc(((size_t)ir->n_states + 1) * sizeof *g.noisy_slot);
+    if (!g.noisy_slot)
+        goto nomem;
+    for (int s = 0; s < ir->n_states; s++) {
+        g.noisy_slot[s] = -1;
         if (rs->noise && ir->states[s].noise) {
             g.nscale[s] = bnm_cg_noise_scale(ir->states[s].noise);
             if (!g.nscale[s])
                 goto nomem;
+            g.noisy_slot[s] = g.n_noisy++;
         }
+    }
     for (int l = 0; l < ir->n_lets; l++)
         g.node_let_slot[l] = rs->let_level[l] == BNM_LEVEL_NODE ? g.n_node_lets++ : -1;
+    for (int c = 0; c < ir->n_couplings; c++)
+        plan_sums(&g, ir->couplings[c].expr);
     /* Pass 1 finds the hoisted subtrees, pass 2 emits them before the loop. */
     emit_publish(&g, &scratch);
     emit_step_end(&g, &scratch); /* its lets' hoisted subtrees too */
@@ -795,8 +1180,9 @@ bnm_status bnm_codegen_emit_full(bnm_context *ctx, const struct bnm_model_ir *ir
         if (st != BNM_OK)
             goto fail;
     }
-    if (n_node_cache_out)
-        *n_node_cache_out = g.n_node_lets + g.n_node_h;
+    layout_out->n_node_cache = g.n_node_lets + g.n_node_h;
+    layout_out->n_noisy = g.n_noisy;
+    layout_out->n_cpl = g.n_cpl;
     *source_out = out.s;
     out.s = NULL;
     st = BNM_OK;

@@ -19,6 +19,22 @@ void bnm_model_spec_init_defaults(bnm_model_spec *spec)
     spec->n_nodes = 0;
 }
 
+bool bnm_cg_term_fma(const bnm_ir_expr *term, int *t)
+{
+    if (!term || term->op != BNM_IR_MUL)
+        return false;
+    const bnm_ir_expr *a = term->a, *b = term->b;
+    if (a->op == BNM_IR_WEIGHT && b->op == BNM_IR_SOURCE) {
+        *t = b->index;
+        return true;
+    }
+    if (a->op == BNM_IR_SOURCE && b->op == BNM_IR_WEIGHT) {
+        *t = a->index;
+        return true;
+    }
+    return false;
+}
+
 bool bnm_cg_is_bool(const bnm_ir_expr *e)
 {
     switch (e->op) {
@@ -256,6 +272,13 @@ bnm_status bnm_cg_spec_resolve(bnm_context *ctx, const bnm_model_ir *ir,
     rs->delays = spec->delays;
     rs->delay_rounding = spec->delay_rounding;
     rs->n_nodes = spec->n_nodes;
+    rs->lanes = spec->lanes == 0 ? 1 : spec->lanes;
+    if (rs->lanes != 1 && rs->lanes != 2 && rs->lanes != 4 && rs->lanes != 8 && rs->lanes != 16) {
+        st = bnm_fail(ctx, BNM_ERR_INVALID_ARG,
+                      "model %s: %d lanes per work-item; use 1, 2, 4, 8 or 16", ir->name,
+                      spec->lanes);
+        goto fail;
+    }
     for (int i = 0; i < ir->n_inputs; i++)
         rs->input_level[i] = bnm_cg_level(rs, ir->inputs[i].def);
     for (int i = 0; i < ir->n_lets; i++) /* dependency order: earlier lets are known */

@@ -84,7 +84,7 @@ static double sum_j(const bnm_ip_env *env, const bnm_ir_expr *body)
     for (size_t j = 0; j < N; j++) {
         e.weight = w[j];
         e.source = net->tv + j * (size_t)net->nt;
-        acc = acc + bnm_ip_eval(&e, body);
+        acc = bnm_ip_sum_add(&e, body, acc);
     }
     return acc;
 }

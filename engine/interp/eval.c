@@ -2,6 +2,7 @@
  * generator emits for it (emit.c), so the interpreter is a faithful oracle. */
 #include <math.h>
 
+#include "codegen_internal.h"
 #include "interp_eval.h"
 
 double bnm_ip_min(double a, double b)
@@ -115,4 +116,12 @@ double bnm_ip_eval(const bnm_ip_env *env, const bnm_ir_expr *e)
     case BNM_IR_SUM_J: return env->sum ? env->sum(env, e->a) : NAN;
     }
     return NAN;
+}
+
+double bnm_ip_sum_add(const bnm_ip_env *env, const bnm_ir_expr *term, double acc)
+{
+    int t;
+    if (bnm_cg_term_fma(term, &t))
+        return fma(env->weight, env->source[t], acc);
+    return acc + bnm_ip_eval(env, term);
 }

@@ -216,7 +216,7 @@ static double sum_j(const bnm_ip_env *env, const bnm_ir_expr *body)
             for (int t = 0; t < nt; t++)
                 ip->src[t] = ip->hist[((s * (size_t)nt + (size_t)t) * ip->hl + sl) * N + j];
         }
-        acc = acc + bnm_ip_eval(&e, body);
+        acc = bnm_ip_sum_add(&e, body, acc);
     }
     return acc;
 }

@@ -23,6 +23,9 @@ struct bnm_ip_env {
 };
 
 double bnm_ip_eval(const bnm_ip_env *env, const bnm_ir_expr *e);
+/* acc + one sum_j term at env's weight and sources, fused (fma) for W * source terms as
+ * the kernels do (bnm_cg_term_fma). */
+double bnm_ip_sum_add(const bnm_ip_env *env, const bnm_ir_expr *term, double acc);
 
 /* Shared scalar helpers (same operation order as the OpenCL ones). */
 double bnm_ip_min(double a, double b);

@@ -52,6 +52,11 @@ uint32_t bnm_rng_stream_init(int state_index);
  * (which the includer enables) when nmm_real is double. Names starting nmm_rng_ /
  * NMM_RNG_ are reserved by it. Static storage, never freed. */
 extern const char bnm_rng_cl_source[];
+/* The same draws for a whole vector of lanes at once (nmm_rngv_normal), generic in the
+ * kernel's lane types (nmm_uint, nmm_real, nmm_mask, NMM_CVT_REAL: emit.c defines them;
+ * with one lane they are scalars). Both branches of each choice are computed and
+ * selected per lane, so a lane's value is the same as the scalar function's formula. */
+extern const char bnm_rng_cl_lanes_source[];
 
 /* --- Internal, for the tests and the interpreter ----------------------------------- */
 

@@ -1118,6 +1118,30 @@ START_TEST(interp_eval_lets_and_couplings)
 }
 END_TEST
 
+/* A device without cl_khr_fp64 (PoCL's has it, so the device is described by hand):
+ * double is refused with the device's name and the way out; float passes. */
+START_TEST(double_refused_without_fp64)
+{
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_device_info dev;
+    memset(&dev, 0, sizeof dev);
+    snprintf(dev.name, sizeof dev.name, "Imaginary GPU 9000");
+    dev.kind = BNM_DEVICE_GPU;
+    dev.fp64 = false;
+    ck_assert_int_eq(bnm_cg_check_precision(ctx, &dev, "rww", BNM_PRECISION_DOUBLE),
+                     BNM_ERR_UNSUPPORTED);
+    const char *msg = bnm_context_message(ctx);
+    ck_assert_msg(strstr(msg, "Imaginary GPU 9000") && strstr(msg, "cl_khr_fp64") &&
+                      strstr(msg, "--precision float"),
+                  "message: %s", msg);
+    ck_assert_int_eq(bnm_cg_check_precision(ctx, &dev, "rww", BNM_PRECISION_FLOAT), BNM_OK);
+    dev.fp64 = true;
+    ck_assert_int_eq(bnm_cg_check_precision(ctx, &dev, "rww", BNM_PRECISION_DOUBLE), BNM_OK);
+    bnm_context_destroy(ctx);
+}
+END_TEST
+
 static Suite *codegen_suite(void)
 {
     Suite *s = suite_create("codegen");
@@ -1131,6 +1155,7 @@ static Suite *codegen_suite(void)
     tcase_add_test(text, engine_line_directives_are_exact);
     tcase_add_test(text, initial_states_from_declarations);
     tcase_add_test(text, build_diag_renders_model_line);
+    tcase_add_test(text, double_refused_without_fp64);
     suite_add_tcase(s, text);
     TCase *dev = tcase_create("device");
     tcase_set_timeout(dev, 600);

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_internal.h"
 #include "clbnm/engine.h"
+#include "clbnm/model.h"
+#include "ir.h"
 #include "clbnm/fit.h"
 #include "clbnm/h5out.h"
 #include "clbnm/run.h"
@@ -322,7 +325,242 @@ START_TEST(batch_invariance)
 }
 END_TEST
 
+/* ---- Saving and resuming a batch in flight -------------------------------------------- */
+
+typedef struct fused_case {
+    bnm_context *ctx;
+    bnm_cl *cl;
+    struct bnm_model_ir *ir;
+    bnm_model_spec spec;
+    bnm_param_setting set[1];
+    bnm_fused_config fc;
+    bnm_model_data d;
+    double W[NN * NN], D[NN * NN], G[20], x0[20 * 2 * NN];
+    uint64_t seeds[20];
+} fused_case;
+
+static void fused_case_init(fused_case *c, int n_sims)
+{
+    memset(c, 0, sizeof *c);
+    ck_assert_int_eq(bnm_context_create(&c->ctx), BNM_OK);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/rww.nmm", getenv("CLBNM_SOURCE_ROOT"));
+    ck_assert_msg(bnm_nmm_load(c->ctx, path, &c->ir, NULL) == BNM_OK, "%s",
+                  bnm_context_message(c->ctx));
+    ck_assert_int_eq(bnm_cl_create_selected(c->ctx, NULL, &c->cl), BNM_OK);
+    c->set[0] = (bnm_param_setting){.name = "G", .level = BNM_PARAM_PER_SIM};
+    bnm_model_spec_init_defaults(&c->spec);
+    c->spec.params = c->set;
+    c->spec.n_params = 1;
+    c->spec.precision = BNM_PRECISION_FLOAT;
+    c->spec.delays = true;
+    c->fc.mode = BNM_BOLD_BALLOON;
+    ck_assert_int_eq(bnm_bold_coeffs_lookup(c->ctx, "friston2003", &c->fc.coeffs), BNM_OK);
+    c->fc.bw_h = 0.001;
+    c->fc.n_inner = 10;
+    c->fc.bw_per_vol = 100;
+    make_sc(c->W);
+    for (int i = 0; i < NN; i++)
+        for (int j = 0; j < NN; j++)
+            c->D[i * NN + j] = i == j ? 0 : 1.0 + 0.7 * ((i * 7 + j * 3) % 11); /* ms */
+    for (int s = 0; s < n_sims; s++) {
+        c->G[s] = 0.5 + 0.1 * s;
+        c->seeds[s] = 3 + (uint64_t)(s % 2); /* two noise realisations */
+    }
+    for (int q = 0; q < n_sims * 2 * NN; q++)
+        c->x0[q] = 0.01 + 0.001 * (q % 7);
+    c->d.n_sims = n_sims;
+    c->d.n_nodes = NN;
+    c->d.dt = 0.1;
+    c->d.n_connectomes = 1;
+    c->d.weights = c->W;
+    c->d.n_delay_mats = 1;
+    c->d.delays = c->D;
+    c->d.seeds = c->seeds;
+    c->d.sim_params = c->G;
+    c->d.states = c->x0;
+}
+
+static bnm_fused *fused_start(fused_case *c)
+{
+    bnm_fused *f = NULL;
+    ck_assert_msg(bnm_fused_create(c->ctx, c->cl, NULL, c->ir, &c->spec, &c->fc, &f) == BNM_OK,
+                  "%s", bnm_context_message(c->ctx));
+    ck_assert_msg(bnm_fused_set_data(c->ctx, f, &c->d, 200) == BNM_OK, "%s",
+                  bnm_context_message(c->ctx));
+    return f;
+}
+
+static void fused_run(fused_case *c, bnm_fused *f, uint64_t first, double *vol)
+{
+    uint64_t nv = 0;
+    ck_assert_msg(bnm_fused_run(c->ctx, f, first, 200, vol, &nv, NULL, NULL) == BNM_OK, "%s",
+                  bnm_context_message(c->ctx));
+    ck_assert_int_eq(nv, 2);
+}
+
+/* Two launches in one go, or the first, a save, a new kernel, a restore and the second:
+ * the same bits (model state, delay history, BW state and noise position all carried). */
+START_TEST(fused_save_restore)
+{
+    enum { S = 20 };
+    fused_case c;
+    fused_case_init(&c, S);
+    double a[S * 2 * NN], b[S * 2 * NN];
+    bnm_fused *f = fused_start(&c);
+    fused_run(&c, f, 0, a);
+    fused_run(&c, f, 200, a);
+    bnm_fused_destroy(f);
+
+    f = fused_start(&c);
+    fused_run(&c, f, 0, b);
+    void *blob = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(bnm_fused_save(c.ctx, f, &blob, &len), BNM_OK);
+    /* the second launch before the save must not leak into the restored one */
+    fused_run(&c, f, 200, b);
+    bnm_fused_destroy(f);
+    memset(b, 0, sizeof b);
+
+    f = fused_start(&c);
+    ck_assert_msg(bnm_fused_restore(c.ctx, f, blob, len) == BNM_OK, "%s",
+                  bnm_context_message(c.ctx));
+    fused_run(&c, f, 200, b);
+    for (int q = 0; q < S * 2 * NN; q++)
+        ck_assert_msg(isfinite(a[q]), "volume value %d is not finite", q);
+    ck_assert_msg(memcmp(a, b, sizeof a) == 0, "resumed run differs from the uninterrupted one");
+    bnm_fused_destroy(f);
+
+    /* a state saved for another batch shape is refused */
+    c.d.n_sims = S - 3;
+    f = fused_start(&c);
+    ck_assert_int_eq(bnm_fused_restore(c.ctx, f, blob, len), BNM_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(bnm_context_message(c.ctx), "start the run afresh"));
+    bnm_fused_destroy(f);
+    free(blob);
+    bnm_cl_destroy(c.cl);
+    bnm_model_ir_destroy(c.ir);
+    bnm_context_destroy(c.ctx);
+}
+END_TEST
+
 static void rm_tree(const char *dir);
+
+/* A device failure in the middle of a run (the second of five launches, injected
+ * through CLBNM_FAULT_LAUNCH) names the device and the OpenCL error, and leaves neither
+ * the output file nor its temporary behind. */
+START_TEST(device_failure_mid_run)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    char text[2048], out[600];
+    snprintf(text, sizeof text, "%sparams: {G: 1.0}\n", inv_head);
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_run *run = NULL;
+    ck_assert_int_eq(bnm_run_parse_string(ctx, text, strlen(text), "test.yaml", dir,
+                                          BNM_RUN_MODE_SIMULATE, &run), BNM_OK);
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.max_launch_bw = 100; /* 0.5 s at bw_dt 1 ms: five launches */
+    setenv("CLBNM_FAULT_LAUNCH", "2", 1);
+    bnm_status st = bnm_engine_simulate(ctx, run, out, &o, NULL);
+    unsetenv("CLBNM_FAULT_LAUNCH");
+    const char *msg = bnm_context_message(ctx);
+    ck_assert_int_eq(st, BNM_ERR_OPENCL);
+    ck_assert_msg(strstr(msg, "device '") && strstr(msg, "CL_OUT_OF_RESOURCES"), "message: %s",
+                  msg);
+    ck_assert_msg(access(out, F_OK) != 0, "a failed run left %s", out);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        ck_assert_msg(!strstr(e->d_name, ".partial"), "a failed run left %s", e->d_name);
+    closedir(d);
+    bnm_run_destroy(run);
+    bnm_context_destroy(ctx);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Simulations of different subjects (each its own SC and delays) sharing one work-item:
+ * with 6 subjects x 3 values the placement cannot give each subject its own work-items
+ * without tripling them, so lanes mix subjects and take the gather path for weights and
+ * delayed sources; alone, the same simulation has a uniform work-item. The bits must not
+ * care. */
+static void run_mixed(const char *dir, int first_subj, int n_subj, const char *grid,
+                      uint64_t want0, uint64_t want1, capture *cap)
+{
+    char text[4096];
+    int o = snprintf(text, sizeof text,
+                     "model: rww\nduration: 0.5\ndt: 0.1\nbw_dt: 1.0\ntr: 0.1\n"
+                     "bold_remove: 0\nseed: 11\nprecision: float\nfic: false\n"
+                     "velocity: 5\nsubjects:\n");
+    for (int k = first_subj; k < first_subj + n_subj; k++)
+        o += snprintf(text + o, sizeof text - (size_t)o,
+                      "  - {id: s%d, sc: sc%d.txt, lengths: len%d.txt}\n", k, k, k);
+    snprintf(text + o, sizeof text - (size_t)o,
+             "outputs: {bold: true, fc: false, fcd: false, states_mean: [S_E]}\n"
+             "sweep:\n  grid: {G: %s}\n", grid);
+    uint64_t *want = malloc(2 * sizeof *want);
+    want[0] = want0;
+    want[1] = want1;
+    memset(cap, 0, sizeof *cap);
+    cap->n_want = want0 == want1 ? 1 : 2;
+    cap->want = want;
+    bnm_engine_options opt;
+    bnm_engine_options_init_defaults(&opt);
+    opt.on_batch = on_batch;
+    opt.user = cap;
+    run_text(dir, text, &opt, NULL, NULL);
+    ck_assert_int_eq(cap->got, (int)cap->n_want);
+}
+
+START_TEST(mixed_subject_lanes)
+{
+    char *dir = make_dir();
+    double W[NN * NN], L[NN * NN];
+    make_sc(W);
+    unsigned r = 4242;
+    for (int k = 0; k < 6; k++) {
+        /* each subject its own weights (scaled, one edge moved) and tract lengths */
+        double Wk[NN * NN];
+        for (int q = 0; q < NN * NN; q++)
+            Wk[q] = W[q] * (1.0 + 0.25 * k);
+        Wk[1 * NN + 0] += 0.05 * k;
+        Wk[0 * NN + 1] += 0.05 * k;
+        for (int i = 0; i < NN; i++)
+            for (int j = 0; j <= i; j++) {
+                r = r * 1103515245u + 12345u;
+                L[i * NN + j] = L[j * NN + i] =
+                    i == j ? 0 : 2.0 + (double)((r >> 8) % 3000) / 100.0;
+            }
+        char name[32];
+        snprintf(name, sizeof name, "sc%d.txt", k);
+        write_matrix(dir, name, Wk, NN, NN);
+        snprintf(name, sizeof name, "len%d.txt", k);
+        write_matrix(dir, name, L, NN, NN);
+    }
+    /* subject-major: simulation 11 is subject 3 with G = 3, simulation 0 subject 0, G 0.5 */
+    capture mixed, alone3, alone0;
+    run_mixed(dir, 0, 6, "[0.5, 3.0, 3]", 0, 11, &mixed);
+    run_mixed(dir, 3, 1, "[3.0, 3.0, 1]", 0, 0, &alone3);
+    run_mixed(dir, 0, 1, "[0.5, 0.5, 1]", 0, 0, &alone0);
+    ck_assert(!same_bits(&mixed, 0, &mixed, 1));
+    ck_assert_msg(same_bits(&mixed, 1, &alone3, 0), "subject 3: mixed work-item vs alone");
+    ck_assert_msg(same_bits(&mixed, 0, &alone0, 0), "subject 0: mixed work-item vs alone");
+    capture *all[] = {&mixed, &alone3, &alone0};
+    for (int k = 0; k < 3; k++) {
+        free((void *)all[k]->want);
+        capture_free(all[k]);
+    }
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
 
 /* ---- Reference with conduction delays ------------------------------------------------- */
 
@@ -868,6 +1106,9 @@ static Suite *engine_suite(void)
     TCase *inv = tcase_create("invariance");
     tcase_set_timeout(inv, 900);
     tcase_add_test(inv, batch_invariance);
+    tcase_add_test(inv, mixed_subject_lanes);
+    tcase_add_test(inv, device_failure_mid_run);
+    tcase_add_test(inv, fused_save_restore);
     tcase_add_test(inv, noise_sharing);
     suite_add_tcase(s, inv);
     TCase *dm = tcase_create("direct");

@@ -1,28 +1,37 @@
 /* OpenCL C code generation from the model IR (nmm-format.md sections 8-10, 14, 15.2).
  *
  * The generated program has one kernel, "nmm_MODEL_integrate" (MODEL: the `model` name;
- * the ABI descriptor's kernel_name): one work-item per simulation,
- * looping over its nodes, integrating n_steps steps from a 64-bit first step index, so a
- * long run split into several launches gives bitwise identical results. Kernel arguments,
- * in order (nmm_real is float or double as the spec's precision says):
- *   0 uint   n_sims
+ * the ABI descriptor's kernel_name). Each work-item integrates NMM_L simulations side
+ * by side, one per vector lane (spec.lanes: the device's preferred vector width on CPUs,
+ * 1 on GPUs, where a work-group of 64 simulations shares its connectome in local
+ * memory), looping over nodes, n_steps steps from a 64-bit first step index, so a long
+ * run split into several launches gives bitwise identical results, and a simulation's
+ * bits never depend on its lane or its neighbours. Buffers marked [G] are per work-item
+ * group of lanes, with the lane index innermost ([G][...][L]); nmm_real is floatL or
+ * doubleL (the scalar type when L = 1), nmm_sreal its scalar. Kernel arguments:
+ *   0 uint   n_sims        lane slots (groups x L, padding lanes included)
  *   1 uint   n_nodes
  *   2 ulong  first_step
  *   3 uint   n_steps
- *   4 nmm_real t0
- *   5 nmm_real dt
+ *   4 nmm_sreal t0
+ *   5 nmm_sreal dt
  *   6 uint   hist_len      ring length of the T history (max delay + 1; 1 without delays)
- *   7 __global const ulong *seeds        [n_sims]
- *   8 __global const uint  *sim_index    [n_sims][3]: noise id, connectome, delay matrix
- *   9 __global const nmm_real *weights   [conn][source j][target i] (weight j -> i)
- *  10 __global const int *delays         [mat][source j][target i] in steps (dummy when off)
- *  11 __global nmm_real *history         [n_sims][n_transmit][hist_len][N]
- *  12 __global const nmm_real *sim_params  [n_sims][n_sim_params]
- *  13 __global const nmm_real *node_params [n_sims][n_node_params][N]
- *  14 __global nmm_real *node_cache      [n_sims][n_node_hoisted][N] (scratch)
- *  15 __global nmm_real *states          [n_sims][n_states][N], read and written
- *  16 __global ulong *status             [n_sims][2]: nonfinite flag, first bad step
- * Host code should use model_kernel.h rather than binding these itself. */
+ *   7 __global const uint *gidx          [G][6][L]: seed bits 0-31, seed bits 32-63, noise
+ *                                         id, connectome, delay matrix, flags (lane 0)
+ *   8 __global const nmm_sreal *weights  [conn][source j][target i] (weight j -> i)
+ *   9 __global const int *delays         [mat][source j][target i] in steps (dummy when off)
+ *  10 __global nmm_real *history         [G][n_transmit][hist_len][N]
+ *  11 __global const nmm_real *sim_params  [G][n_sim_params]
+ *  12 __global const nmm_real *node_params [G][n_node_params][N]
+ *  13 __global nmm_real *node_cache      [G][n_node_hoisted][N] (scratch)
+ *  14 __global nmm_real *states          [G][n_states][N], read and written
+ *  15 __global ulong *status             [lane slot][2]: nonfinite flag, first bad step
+ *                                         (padding lanes start at 1: frozen)
+ *  16 __global nmm_sreal *zbuf           [G][noisy states][N rounded up to L] (scratch)
+ *  17 __global nmm_real *cpl             [G][precomputed sums][N] (scratch)
+ *  18 __local nmm_sreal *wloc            N x N when the work-group's weights fit
+ * Host code uses model_kernel.h (or the batch engine) rather than binding these itself;
+ * engine/codegen/kernel_data.c places simulations in lanes and packs the buffers. */
 #ifndef CLBNM_CODEGEN_H
 #define CLBNM_CODEGEN_H
 
@@ -34,7 +43,7 @@ extern "C" {
 #endif
 
 /* Version of the generator; part of the kernel cache key through the source text. */
-#define BNM_CODEGEN_VERSION 1
+#define BNM_CODEGEN_VERSION 2
 
 /* Extension points: comments the generator emits exactly once each, where the batch
  * engine (engine/batch/fused.c) splices its own code:

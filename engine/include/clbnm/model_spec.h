@@ -45,6 +45,9 @@ typedef struct bnm_model_spec {
     bool delays;                     /* default false */
     bnm_delay_rounding delay_rounding; /* default nearest */
     int n_nodes;                     /* > 0: N compiled in (LIT); 0 (default): N is data */
+    int lanes;                       /* simulations per work-item, the vector width of the
+                                        kernel: 1, 2, 4, 8 or 16; 0 (default): the
+                                        launcher picks it for the device (codegen.h) */
 } bnm_model_spec;
 
 void bnm_model_spec_init_defaults(bnm_model_spec *spec);
