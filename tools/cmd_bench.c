@@ -7,11 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "clbnm/engine.h"
+#include "clbnm/fit.h"
+#include "clbnm/program.h"
 #include "clbnm/run.h"
+#include "clbnm/runtime.h"
 
 typedef struct workload {
     const char *name;
@@ -30,6 +34,8 @@ static const workload workloads[] = {
     {"kuramoto-400", "kuramoto", 400, false, "",
      "Kuramoto, 400 nodes, BOLD, FC+FCD"},
     {"rww-1000", "rww", 1000, false, "", "rWW, 1000 nodes"},
+    {"score-rww-100", "rww", 100, false, "",
+     "FC+FCD+KS scoring of 10,000 rww-100 BOLD series of 900 s vs simulating them"},
 };
 enum { N_WORKLOADS = sizeof workloads / sizeof workloads[0] };
 
@@ -54,6 +60,7 @@ static void print_usage(FILE *out)
             "  --sims N            simulations (default: sized to the device)\n"
             "  --duration S        simulated seconds (default: scaled to the device)\n"
             "  --repeats R         timed runs, the median is reported (default 3)\n"
+            "  --score-sims N      score-rww-100: series scored (default 10000)\n"
             "%s",
             cli_common_help);
 }
@@ -161,9 +168,10 @@ static bnm_status run_one(bnm_context *ctx, const char *dir, const workload *w, 
     return s;
 }
 
+/* stats_out (may be NULL): the engine statistics of the median-time repeat. */
 static bnm_status bench_workload(bnm_context *ctx, const workload *w, uint64_t sims,
                                  double duration, int repeats, const bnm_engine_options *o,
-                                 bench_result *r)
+                                 bench_result *r, bnm_engine_stats *stats_out)
 {
     char dir[] = "/tmp/clbnm_bench_XXXXXX";
     if (!mkdtemp(dir))
@@ -190,13 +198,23 @@ static bnm_status bench_workload(bnm_context *ctx, const workload *w, uint64_t s
         s = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
         goto done;
     }
+    bnm_engine_stats *all = calloc((size_t)repeats, sizeof *all);
+    if (!all) {
+        free(walls);
+        s = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     for (int k = 0; k < repeats && s == BNM_OK; k++) {
         s = run_one(ctx, dir, w, sims, duration, o, &st);
         walls[k] = st.wall_s;
+        all[k] = st;
     }
     if (s == BNM_OK) {
         qsort(walls, (size_t)repeats, sizeof *walls, cmp_double);
         double wall = walls[repeats / 2];
+        for (int k = 0; k < repeats; k++)
+            if (all[k].wall_s == wall && stats_out)
+                *stats_out = all[k];
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         r->sims = st.n_sims;
@@ -211,6 +229,7 @@ static bnm_status bench_workload(bnm_context *ctx, const workload *w, uint64_t s
         r->batch = st.batch_size;
     }
     free(walls);
+    free(all);
 done:;
     char p[600];
     snprintf(p, sizeof p, "%s/sc.txt", dir);
@@ -221,6 +240,202 @@ done:;
     return s;
 }
 
+/* ---- score-rww-100 --------------------------------------------------------------------
+ * Issue 5's budget: scoring (FC + FCD + KS against an empirical set, the engine/fit device
+ * path with CLBlast) of 10,000 rww-100 series of 900 s must cost under 5 % of simulating
+ * them on the same device. The series have the interface defaults: TR 0.72 s, so 1250
+ * volumes, bold_remove 30 s (41 volumes), FCD windows 30 s, step 5 s. They are scored in
+ * chunks of 128 MiB of BOLD with 256 MiB of fit scratch on the device, so memory stays
+ * flat in the number of series; each chunk's BOLD is synthetic (a per-node offset plus
+ * noise) and generated untimed: only bnm_fit_device_run is timed, uploads included. Both
+ * times grow linearly with the number of series, so --score-sims N gives the same ratio
+ * for any N (on a 2-core CPU the default 10,000 takes about 20 minutes of scoring).
+ * The simulation time
+ * is not measured for 10,000 x 900 s (that is the point of the budget): it is extrapolated
+ * from the rww-100 workload run first in the same invocation on the same device, as
+ * 10,000 x 100 nodes x 9e6 steps (900 s at dt 0.1 ms) / (rww-100's kernel node-steps per
+ * second). Kernel time only (not the engine's host FC/FCD of that workload), so the
+ * estimate is the smallest simulation time and the ratio the largest. */
+
+#define SCORE_DURATION_S 900.0
+#define SCORE_TR_NS INT64_C(720000000)
+#define SCORE_REMOVE_NS INT64_C(30000000000)
+#define SCORE_HOST_BYTES (128.0 * 1048576.0)   /* BOLD of one chunk */
+#define SCORE_DEVICE_BYTES (UINT64_C(256) << 20) /* the fit's scratch per group */
+#define SCORE_BUDGET 0.05
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Deterministic BOLD-like noise in [-0.5, 0.5) (xorshift64). */
+static double synth_value(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (double)(*x >> 11) * 0x1p-53 - 0.5;
+}
+
+typedef struct score_result {
+    bench_result sim;             /* the rww-100 run that sets the simulation rate */
+    double kernel_rate;           /* rww-100 kernel node-steps per second */
+    uint64_t scored;              /* series scored */
+    size_t n_vol, n_rm, n_win, chunk;
+    double score_s, est_sim_s, ratio;
+    bool dbl;
+} score_result;
+
+static bnm_status bench_score(bnm_context *ctx, uint64_t n_score, int repeats,
+                              const bnm_engine_options *o, score_result *r)
+{
+    memset(r, 0, sizeof *r);
+    bnm_engine_stats est;
+    memset(&est, 0, sizeof est);
+    /* 1. the simulation rate: the rww-100 workload as `clbnm bench rww-100` runs it */
+    bnm_status s = bench_workload(ctx, &workloads[0], 0, 0, repeats, o, &r->sim, &est);
+    if (s != BNM_OK)
+        return s;
+    r->kernel_rate = est.kernel_s > 0 ? est.node_steps / est.kernel_s : r->sim.node_steps_per_s;
+    r->dbl = r->sim.dbl;
+    /* 2. scoring on the same device, same precision */
+    bnm_cl *cl = NULL;
+    bnm_program_cache *cache = NULL;
+    bnm_fit_device *dev = NULL;
+    bnm_fcd_windows win;
+    bnm_fc_pairs pairs = {0};
+    bnm_fit_emp *emp = NULL;
+    const bnm_fit_emp **emps = NULL;
+    void *bold = NULL;
+    double *emp_bold = NULL, *scores = NULL;
+    if ((s = bnm_cl_create_selected(ctx, o->device, &cl)) != BNM_OK)
+        goto done;
+    bnm_cache_config cc;
+    bnm_cache_config_init_defaults(&cc);
+    cc.dir = o->cache_dir;
+    if ((s = bnm_program_cache_create(ctx, &cc, &cache)) != BNM_OK ||
+        (s = bnm_fit_device_create(ctx, cl, cache, r->dbl, &dev)) != BNM_OK ||
+        (s = bnm_fcd_windows_from_ns(ctx, 30 * INT64_C(1000000000), 5 * INT64_C(1000000000),
+                                     SCORE_TR_NS, true, &win)) != BNM_OK)
+        goto done;
+    r->n_vol = (size_t)(SCORE_DURATION_S * 1e9 / (double)SCORE_TR_NS);
+    r->n_rm = (size_t)(SCORE_REMOVE_NS / SCORE_TR_NS);
+    r->n_win = bnm_fcd_window_count(&win, r->n_vol, r->n_rm);
+    size_t n_nodes = (size_t)workloads[0].nodes, nv = r->n_vol;
+    size_t elt = r->dbl ? sizeof(double) : sizeof(float);
+    r->chunk = (size_t)fmax(1.0, floor(SCORE_HOST_BYTES / ((double)nv * (double)n_nodes *
+                                                           (double)elt)));
+    if ((s = bnm_fc_pairs_make(ctx, n_nodes, false, NULL, &pairs)) != BNM_OK)
+        goto done;
+    bold = malloc(r->chunk * nv * n_nodes * elt);
+    emp_bold = malloc(nv * n_nodes * sizeof *emp_bold);
+    scores = malloc(r->chunk * BNM_FIT_N_TERMS * sizeof *scores);
+    emps = malloc(r->chunk * sizeof *emps);
+    if (!bold || !emp_bold || !scores || !emps) {
+        s = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory for the scoring benchmark");
+        goto done;
+    }
+    /* one synthetic empirical set (FC and FCD as analysis.md 7.2 computes them) */
+    uint64_t x = UINT64_C(0x9E3779B97F4A7C15);
+    for (size_t k = 0; k < nv * n_nodes; k++)
+        emp_bold[k] = synth_value(&x);
+    bnm_fit_emp_options eo;
+    bnm_fit_emp_options_init_defaults(&eo);
+    eo.need_fcd = true;
+    if ((s = bnm_fit_emp_from_bold(ctx, emp_bold, n_nodes, 1, nv, &pairs, &win, &eo, &emp)) !=
+        BNM_OK)
+        goto done;
+    for (size_t k = 0; k < r->chunk; k++)
+        emps[k] = emp;
+    bnm_fit_batch fb;
+    memset(&fb, 0, sizeof fb);
+    fb.n_vol = nv;
+    fb.n_nodes = n_nodes;
+    fb.n_rm = r->n_rm;
+    fb.pairs = &pairs;
+    fb.windows = &win;
+    fb.bold_host = bold;
+    fb.emp = emps;
+    fb.max_bytes = SCORE_DEVICE_BYTES;
+    for (uint64_t done_n = 0, k = 0; done_n < n_score; k++) {
+        /* k = 0: a 2-series warm-up that builds the kernels (CLBlast's too), not timed */
+        size_t c = k == 0 ? 2 : n_score - done_n < r->chunk ? (size_t)(n_score - done_n) : r->chunk;
+        for (size_t q = 0; q < c * nv * n_nodes; q++) { /* BOLD-like: node offset + noise */
+            double v = 0.02 * (double)(q % n_nodes) + synth_value(&x);
+            if (r->dbl)
+                ((double *)bold)[q] = v;
+            else
+                ((float *)bold)[q] = (float)v;
+        }
+        fb.n_sims = c;
+        double t0 = wall_now();
+        if ((s = bnm_fit_device_run(dev, &fb, NULL, NULL, NULL, scores)) != BNM_OK)
+            goto done;
+        if (k == 0)
+            continue;
+        r->score_s += wall_now() - t0;
+        done_n += c;
+        if (o->progress)
+            fprintf(stderr, "score-rww-100: %llu / %llu series scored, %.1f s\n",
+                    (unsigned long long)done_n, (unsigned long long)n_score, r->score_s);
+    }
+    r->scored = n_score;
+    double steps = SCORE_DURATION_S * 1000.0 / 0.1; /* dt 0.1 ms */
+    r->est_sim_s = (double)n_score * (double)n_nodes * steps / r->kernel_rate;
+    r->ratio = r->score_s / r->est_sim_s;
+done:
+    bnm_fit_emp_destroy(emp);
+    bnm_fc_pairs_free(&pairs);
+    free(bold);
+    free(emp_bold);
+    free(scores);
+    free(emps);
+    bnm_fit_device_destroy(dev);
+    bnm_program_cache_destroy(cache);
+    bnm_cl_destroy(cl);
+    return s;
+}
+
+static void print_score(const score_result *r, bool json, int repeats, bool last)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (json) {
+        printf("  {\"workload\": \"score-rww-100\", \"simulations\": %llu, \"nodes\": %d, "
+               "\"precision\": \"%s\", \"volumes\": %zu, \"removed_volumes\": %zu, "
+               "\"fcd_windows\": %zu, \"chunk\": %zu, \"scoring_wall_seconds\": %.6g, "
+               "\"scoring_seconds_per_simulation\": %.6g, "
+               "\"simulation_node_steps_per_second\": %.6g, "
+               "\"simulation_seconds_estimated\": %.6g, \"ratio\": %.6g, "
+               "\"under_5_percent\": %s, \"rww_100_wall_seconds\": %.6g, "
+               "\"peak_host_bytes\": %lld, \"repeats\": %d, \"device\": \"%s\"}%s\n",
+               (unsigned long long)r->scored, r->sim.nodes, r->dbl ? "double" : "float",
+               r->n_vol, r->n_rm, r->n_win, r->chunk, r->score_s,
+               r->score_s / (double)r->scored, r->kernel_rate, r->est_sim_s, r->ratio,
+               r->ratio < SCORE_BUDGET ? "true" : "false", r->sim.wall_s,
+               (long long)ru.ru_maxrss * 1024, repeats, r->sim.device, last ? "" : ",");
+        return;
+    }
+    printf("score-rww-100 (%s)\n"
+           "  series scored           %llu x %d nodes, %zu volumes (TR 0.72 s, 900 s), first %zu "
+           "removed, %zu FCD windows\n"
+           "  scoring                 FC + FCD + KS on the device (CLBlast), chunks of %zu\n"
+           "  scoring wall seconds    %.3f (%.4g per series)\n"
+           "  simulation rate         %.4g node-steps/s (rww-100 kernel time, this run)\n"
+           "  simulation (estimated)  %.4g s = %llu x 100 nodes x 9e6 steps / rate; not run\n"
+           "  scoring / simulation    %.3g %% (budget 5 %%): %s\n"
+           "  peak host memory        %.1f MiB\n"
+           "  device                  %s\n",
+           r->dbl ? "double" : "float", (unsigned long long)r->scored, r->sim.nodes, r->n_vol,
+           r->n_rm, r->n_win, r->chunk, r->score_s, r->score_s / (double)r->scored,
+           r->kernel_rate, r->est_sim_s, (unsigned long long)r->scored, 100.0 * r->ratio,
+           r->ratio < SCORE_BUDGET ? "under" : "OVER", (double)ru.ru_maxrss / 1024.0,
+           r->sim.device);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     cli_common common = {0};
@@ -229,6 +444,7 @@ int cmd_bench(int argc, char **argv)
     uint64_t sims = 0;
     double duration = 0;
     int repeats = 3;
+    uint64_t score_sims = 10000;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -262,6 +478,16 @@ int cmd_bench(int argc, char **argv)
             if (*end || !(duration > 0))
                 return cli_usage_error("bench", "--duration needs a positive number, not '%s'",
                                        v);
+            continue;
+        }
+        if ((r = cli_option_value(argc, argv, &i, "--score-sims", &v)) != 0) {
+            char *end;
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            score_sims = strtoull(v, &end, 10);
+            if (*end || score_sims == 0 || v[0] == '-')
+                return cli_usage_error("bench", "--score-sims needs a positive integer, not "
+                                       "'%s'", v);
             continue;
         }
         if ((r = cli_option_value(argc, argv, &i, "--repeats", &v)) != 0) {
@@ -308,8 +534,20 @@ int cmd_bench(int argc, char **argv)
     if (json)
         printf("[\n");
     for (int i = first; i <= last; i++) {
+        if (strcmp(workloads[i].name, "score-rww-100") == 0) {
+            score_result sr;
+            bnm_status st = bench_score(ctx, score_sims, repeats, &o, &sr);
+            if (st != BNM_OK) {
+                code = cli_report(ctx, st);
+                break;
+            }
+            print_score(&sr, json, repeats, i == last);
+            fflush(stdout);
+            continue;
+        }
         bench_result r;
-        bnm_status st = bench_workload(ctx, &workloads[i], sims, duration, repeats, &o, &r);
+        bnm_status st = bench_workload(ctx, &workloads[i], sims, duration, repeats, &o, &r,
+                                       NULL);
         if (st != BNM_OK) {
             code = cli_report(ctx, st);
             break;

@@ -409,22 +409,30 @@ bnm_status job_prepare_list(bnm_context *ctx, const bnm_run *run, bnm_precision 
     if ((st = check_names(ctx, run, ir)) != BNM_OK || (st = check_const(ctx, run, ir)) != BNM_OK)
         goto fail;
     if (run->fic.enabled && ir->fic) {
-        if (run->fic.method != BNM_RUN_FIC_STEADY_STATE) {
-            st = bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
-                          "%s:%d:%d: error: fic.method iterative is not run by `simulate` "
-                          "yet; use steady_state (the default) or fic: false",
-                          run->path, run->fic.loc.line, run->fic.loc.col);
-            goto fail;
-        }
-        if ((st = bnm_fic_config_from_model(ctx, ir, BNM_FIC_METHOD_STEADY_STATE,
+        /* steady_state (the default) solves first; max_trials > 0 adds the iterative
+         * adjustment from its result (models.md 1.5). fic.method iterative runs the
+         * iterative method alone, from the block's fallback (nmm-format.md 11.1). */
+        bool iterative = run->fic.method == BNM_RUN_FIC_ITERATIVE || run->fic.max_trials > 0;
+        if ((st = bnm_fic_config_from_model(ctx, ir,
+                                            run->fic.method == BNM_RUN_FIC_ITERATIVE
+                                                ? BNM_FIC_METHOD_ITERATIVE
+                                                : BNM_FIC_METHOD_STEADY_STATE,
                                             &j->fic_cfg)) != BNM_OK)
             goto fail;
         if (run->fic.root_tol > 0)
             j->fic_cfg.solve_tol = run->fic.root_tol;
-        if (run->fic.max_trials > 0)
-            bnm_log_warn("%s: fic.max_trials %lld: iterative FIC trials after the steady-state "
-                         "solve are not run by `simulate` yet",
-                         run->path, (long long)run->fic.max_trials);
+        /* the fixed-point check judges the average the run takes: after bold_remove */
+        j->fic_cfg.avg_time = (double)(run->duration_ns - run->bold_remove_ns) /
+                              (double)BNM_NS_PER_MS *
+                              (ir->time_unit == BNM_TIME_S    ? 1e-3
+                               : ir->time_unit == BNM_TIME_US ? 1e3
+                                                              : 1.0);
+        if (iterative) {
+            bnm_fic_config it; /* the iterative record must exist */
+            if ((st = bnm_fic_config_from_model(ctx, ir, BNM_FIC_METHOD_ITERATIVE, &it)) !=
+                BNM_OK)
+                goto fail;
+        }
         j->fic_on = true;
     }
     if ((st = load_subjects(ctx, j)) != BNM_OK)

@@ -160,6 +160,8 @@ typedef struct engine {
     bnm_cl *cl;
     bnm_program_cache *cache;
     bnm_fused *fk;
+    bnm_model_kernel *fic_k; /* iterative FIC trials; NULL without them */
+    bnm_fic_config fic_it;   /* the iterative record with the run's overrides */
     bnm_interp *ip;
     bnm_h5_writer *w;
     const bnm_model_abi *abi;
@@ -279,11 +281,22 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         d.delays = b->delays;
         d.delay_index = b->dmat_idx;
     }
+    bool fic_iter = j->fic_on && e->fic_k;
     if (j->fic_on) {
-        /* steady-state FIC (models.md 1.5-1.6): the controlled param per node, per sim */
-        if ((st = bnm_fic_steady_state(ctx, j->ir, &j->spec, &d, &j->fic_cfg, b->fic_p,
-                                       b->fic_unstable, NULL)) != BNM_OK ||
-            (st = bnm_fic_write_param(ctx, j->ir, e->abi, (int)n, (int)N, b->fic_p,
+        /* steady-state FIC (models.md 1.5-1.6): the controlled param per node, per sim;
+         * fic.method iterative starts from the block's fallback instead (nmm-format.md
+         * 11.1) */
+        if (run->fic.method == BNM_RUN_FIC_STEADY_STATE) {
+            if ((st = bnm_fic_steady_state(ctx, j->ir, &j->spec, &d, &j->fic_cfg, b->fic_p,
+                                           b->fic_unstable, NULL)) != BNM_OK)
+                return st;
+        } else {
+            for (size_t k = 0; k < n * N; k++)
+                b->fic_p[k] = j->fic_cfg.fallback;
+            for (size_t s = 0; s < n; s++)
+                b->fic_unstable[s] = false;
+        }
+        if ((st = bnm_fic_write_param(ctx, j->ir, e->abi, (int)n, (int)N, b->fic_p,
                                       b->node_params)) != BNM_OK)
             return st;
         for (size_t s = 0; s < n; s++) {
@@ -294,6 +307,30 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
     if ((st = bnm_model_initial_states(ctx, j->ir, &j->spec, &d, b->states)) != BNM_OK)
         return st;
     d.states = b->states;
+    if (fic_iter) {
+        /* Iterative FIC (models.md 1.7): restart-and-adjust trials over [0, END] on the
+         * plain model kernel, each trial simulating only the simulations still adjusting
+         * (a converged or exhausted one drops out; none waits in the kernel for the
+         * slowest). Every trial replays the noise from step 1, so the final run below,
+         * from t = 0 with the final P, is the last trial continued to the end. */
+        bool *failed = (bool *)b->diverged; /* scratch until the run sets it */
+        _Static_assert(sizeof(bool) == sizeof(uint8_t), "bool scratch in a uint8_t buffer");
+        int *trials = (int *)b->fic_trials;
+        _Static_assert(sizeof(int) == sizeof(int32_t), "int scratch in an int32_t buffer");
+        double t0 = bnm_now_s();
+        st = bnm_fic_iterative_run(ctx, e->fic_k, j->ir, &d, &e->fic_it, b->fic_p, trials,
+                                   failed, NULL);
+        e->stats->kernel_s += bnm_now_s() - t0;
+        if (st != BNM_OK)
+            return st;
+        for (size_t s = 0; s < n; s++)
+            /* the trials' verdict is final: a fixed point the steady-state check flagged
+             * fails only if the trials did not bring it into the band */
+            b->fic_failed[s] = failed[s] ? 1 : 0;
+        if ((st = bnm_fic_write_param(ctx, j->ir, e->abi, (int)n, (int)N, b->fic_p,
+                                      b->node_params)) != BNM_OK)
+            return st;
+    }
     if ((st = bnm_fused_set_data(ctx, e->fk, &d, e->L)) != BNM_OK)
         return st;
     if (e->ip && (st = bnm_interp_set_data(ctx, e->ip, &d)) != BNM_OK)
@@ -547,6 +584,39 @@ done:
     return st;
 }
 
+/* The iterative FIC's kernel and keys: the model's iterative record, then the run's
+ * fic.max_trials, fic.init_delta and fic.sampling (models.md 1.5, 1.7), sampled every
+ * bw_dt (models.md 1.7 step 1). */
+static bnm_status prepare_fic_iterative(bnm_context *ctx, engine *e)
+{
+    const bnm_run *run = e->run;
+    const job *j = &e->j;
+    bnm_status st;
+    if (j->delays)
+        return bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
+                        "%s:%d:%d: error: iterative FIC (fic.max_trials > 0 or fic.method "
+                        "iterative) does not run with delays yet: drop the subjects' lengths "
+                        "or set fic.max_trials: 0",
+                        run->path, run->fic.loc.line, run->fic.loc.col);
+    if ((st = bnm_fic_config_from_model(ctx, j->ir, BNM_FIC_METHOD_ITERATIVE, &e->fic_it)) !=
+        BNM_OK)
+        return st;
+    double per_ms = j->time_per_ms;
+    if (run->fic.max_trials > 0)
+        e->fic_it.max_trials = run->fic.max_trials > 1000000 ? 1000000 : (int)run->fic.max_trials;
+    e->fic_it.step = run->fic.init_delta;
+    e->fic_it.window_lo = (double)run->fic.sampling_start_ns / (double)BNM_NS_PER_MS * per_ms;
+    e->fic_it.window_hi = (double)run->fic.sampling_end_ns / (double)BNM_NS_PER_MS * per_ms;
+    e->fic_it.sample = (double)run->bw_dt_ns / (double)BNM_NS_PER_MS * per_ms;
+    if ((st = bnm_model_kernel_create(ctx, e->cl, e->cache, j->ir, &j->spec, &e->fic_k)) != BNM_OK)
+        return st;
+    const bnm_model_abi *a = bnm_model_kernel_abi(e->fic_k);
+    if (a->n_sim_params != e->abi->n_sim_params || a->n_node_params != e->abi->n_node_params)
+        return bnm_fail(ctx, BNM_ERR_INTERNAL, "iterative FIC: the model kernel's parameter "
+                        "layout differs from the fused kernel's (report this bug)");
+    return BNM_OK;
+}
+
 static bnm_precision pick_precision(const bnm_run *run, const bnm_engine_options *o)
 {
     bnm_run_precision p = o->precision != BNM_RUN_PRECISION_DEFAULT ? o->precision : run->precision;
@@ -646,6 +716,9 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
     if ((st = bnm_fused_create(ctx, e.cl, e.cache, j->ir, &j->spec, &fc, &e.fk)) != BNM_OK)
         goto done;
     e.abi = bnm_fused_abi(e.fk);
+    if (j->fic_on && (run->fic.method == BNM_RUN_FIC_ITERATIVE || run->fic.max_trials > 0) &&
+        (st = prepare_fic_iterative(ctx, &e)) != BNM_OK)
+        goto done;
     if (j->mean_needs_lets &&
         (st = bnm_interp_create(ctx, j->ir, &j->spec, &e.ip)) != BNM_OK)
         goto done;
@@ -749,6 +822,7 @@ done:
     bnm_h5_writer_destroy(e.w); /* uncommitted: removes the temporary file */
     bufs_free(&e.b);
     bnm_interp_destroy(e.ip);
+    bnm_model_kernel_destroy(e.fic_k);
     bnm_fused_destroy(e.fk);
     bnm_program_cache_destroy(e.cache);
     bnm_cl_destroy(e.cl);

@@ -38,6 +38,7 @@ bnm_status bnm_fic_config_from_model(bnm_context *ctx, const struct bnm_model_ir
     cfg->max_trials = r->max_trials;
     cfg->solve_tol = r->solve_tol;
     cfg->max_iter = r->max_iter;
+    cfg->avg_time = 0.0;
     return BNM_OK;
 }
 

@@ -44,4 +44,32 @@ double bnm_fic_net_node(bnm_fic_net *net, int i, const double *x, const bnm_ir_e
 /* Gathers node i's states from a [ns][N] plane set into x[ns]. */
 void bnm_fic_net_gather(const bnm_fic_net *net, const double *states, int i, double *x);
 
+/* The FIC penalty's band (models.md 1.8): time-averaged r_E within 3 +- 1 Hz. */
+#define BNM_FIC_PENALTY_CENTRE 3.0
+#define BNM_FIC_PENALTY_BAND 1.0
+
+/* Largest network (states x nodes) the fixed-point check handles: its dense Jacobian,
+ * eigenvalues and Lyapunov solve cost O((ns*N)^3) time and 6 (ns*N)^2 doubles, about
+ * 0.5 s and 2 MB per simulation at 2 x 100 and minutes at 2 x 1000. */
+#define BNM_FIC_CHECK_MAX 1024
+
+/* The validity check of a solved steady state (check.c): x [ns][N] the fixed point, p [N]
+ * the solved P, dt the kernel step. (a) The Euler map the kernel iterates must be
+ * stable at x; (b) with noise on and a measure given, the
+ * linear-noise estimate of every node's time-averaged measure, widened by z standard
+ * errors of an average over avg_time (model time units; z: all N nodes together at the
+ * 5 % level), must lie within target +- tol. net must have the simulation loaded. False with the reason in why.
+ * Leaves net's couplings and P entries changed. */
+bool bnm_fic_check_fixed_point(bnm_fic_net *net, const double *x, const double *p, double dt,
+                               bool noise, const bnm_ir_expr *measure, double target, double tol,
+                               double avg_time, char *why, size_t why_len);
+
+/* The check as the steady-state solvers apply it (avg_time <= 0: the iterative record's
+ * window length): skipped (true, one warning per process)
+ * above BNM_FIC_CHECK_MAX; the band is the FIC penalty's on a let named r_E (rWW), else
+ * the model's iterative record's when it has one; noise from spec. Reloads simulation sim into net afterwards. */
+bool bnm_fic_checked_holds(bnm_fic_net *net, const bnm_model_ir *ir, const bnm_model_spec *spec,
+                           double dt, double avg_time, const double *x, const double *p, int sim,
+                           char *why, size_t why_len);
+
 #endif

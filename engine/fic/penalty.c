@@ -1,11 +1,12 @@
 /* FIC penalty (models.md 1.8). */
 #include <math.h>
 
-#include "clbnm/fic.h"
+#include "fic_internal.h"
 
-/* r_E band of models.md 1.8: centre and half-width in Hz, and the exponent's rate. */
-#define PEN_CENTRE 3.0
-#define PEN_BAND 1.0
+/* r_E band of models.md 1.8 (fic_internal.h: the fixed-point check uses it too), and the
+ * exponent's rate. */
+#define PEN_CENTRE BNM_FIC_PENALTY_CENTRE
+#define PEN_BAND BNM_FIC_PENALTY_BAND
 #define PEN_RATE 0.05
 
 double bnm_fic_penalty(const double *m, int n_nodes, double scale)

@@ -139,10 +139,22 @@ bnm_status bnm_fic_rww_analytic(bnm_context *ctx, const struct bnm_model_ir *ir,
     bnm_model_abi *abi = NULL;
     bnm_fic_net net;
     memset(&net, 0, sizeof net);
+    double *x = NULL;
+    int ise = bnm_model_ir_find(ir, BNM_REF_STATE, "S_E");
+    int isi = bnm_model_ir_find(ir, BNM_REF_STATE, "S_I");
+    if (ise < 0 || isi < 0)
+        return bnm_fail(ctx, BNM_ERR_RUN,
+                        "the rWW analytic FIC (fic.root_tol) needs the shipped rww model's "
+                        "states S_E and S_I; '%s' lacks one", ir->name);
     if ((st = bnm_model_abi_create(ctx, ir, spec, &abi)) != BNM_OK)
         goto fail;
     if ((st = bnm_fic_net_init(ctx, &net, ir, abi, data)) != BNM_OK)
         goto fail;
+    x = malloc(sizeof(double) * (size_t)ir->n_states * (size_t)data->n_nodes + 1);
+    if (!x) {
+        st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory for the rWW analytic FIC");
+        goto fail;
+    }
     double epsrel = root_tol > 0.0 ? root_tol : RWW_FULL_PRECISION;
     size_t N = (size_t)data->n_nodes;
     for (int s = 0; s < data->n_sims; s++) {
@@ -168,6 +180,26 @@ bnm_status bnm_fic_rww_analytic(bnm_context *ctx, const struct bnm_model_ir *ir,
                     RWW_I_E_SS) / S_I;
             ok = isfinite(p[j]) && p[j] >= 0.0;
         }
+        char why[320] = "";
+        if (ok) {
+            /* the fixed point: S_E = S_E_ss, S_I from step 2, at every node */
+            for (size_t j = 0; j < N; j++) {
+                const double *v = net.param + j * (size_t)net.np;
+                rww_node n = {v[idx[P_WI]] * v[idx[P_I0]] + v[idx[P_JN]] * RWW_S_E_SS,
+                              v[idx[P_WII]] * v[idx[P_GI]] * v[idx[P_TI]], v[idx[P_AI]],
+                              v[idx[P_BI]], v[idx[P_DI]]};
+                double I_I = 0.0;
+                brent(&n, RWW_BRACKET_LO, RWW_BRACKET_HI, epsrel, &I_I);
+                for (int q = 0; q < ir->n_states; q++)
+                    x[(size_t)q * N + j] = q == ise ? RWW_S_E_SS : q == isi ? n.k * phi(&n, I_I) : 0.0;
+            }
+            if (!bnm_fic_checked_holds(&net, ir, spec, data->dt, 0.0, x, p, s, why, sizeof why)) {
+                unstable_out[s] = true;
+                bnm_log_warn("rWW analytic FIC: simulation %d flagged unstable (%s); wIE kept "
+                             "as solved", s, why);
+                continue;
+            }
+        }
         unstable_out[s] = !ok;
         if (!ok) {
             bnm_log_warn("rWW analytic FIC: simulation %d unstable; wIE = 1 at every node", s);
@@ -177,6 +209,7 @@ bnm_status bnm_fic_rww_analytic(bnm_context *ctx, const struct bnm_model_ir *ir,
     }
     st = BNM_OK;
 fail:
+    free(x);
     bnm_fic_net_free(&net);
     bnm_model_abi_destroy(abi);
     return st;

@@ -322,10 +322,17 @@ bnm_status bnm_fic_steady_state(bnm_context *ctx, const struct bnm_model_ir *ir,
     for (int s = 0; s < data->n_sims; s++) {
         bnm_fic_net_load_sim(&net, s);
         double *p = p_out + (size_t)s * N;
-        char why[160] = "";
+        char why[320] = "";
         bool ok = solve_sim(&sv, cfg, x, p, xp, why, sizeof why);
-        unstable_out[s] = !ok;
-        if (!ok) {
+        bool held = ok && bnm_fic_checked_holds(&net, ir, spec, data->dt, cfg->avg_time, x, p,
+                                                s, why, sizeof why);
+        unstable_out[s] = !held;
+        if (ok && !held) {
+            /* a fixed point that exists but does not hold: its P is the best start for the
+             * iterative method, so it is kept (flagged) rather than replaced */
+            bnm_log_warn("steady-state FIC: simulation %d flagged unstable (%s); %s kept as "
+                         "solved", s, why, ir->params[ir->fic->param].name);
+        } else if (!ok) {
             bnm_log_warn("steady-state FIC: simulation %d unstable (%s); %s = %g at every node",
                          s, why, ir->params[ir->fic->param].name, cfg->fallback);
             for (size_t i = 0; i < N; i++)

@@ -6,6 +6,8 @@
  * connectome with noise on, and the iterative driver correcting a perturbed start. */
 #define _GNU_SOURCE /* nftw, mkdtemp */
 #include <check.h>
+#include <lapacke.h>
+#undef I /* <complex.h>, from lapacke.h: this file names currents I */
 #include <ftw.h>
 #include <math.h>
 #include <stdbool.h>
@@ -16,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <hdf5.h>
+
 #include "clbnm/context.h"
+#include "clbnm/engine.h"
+#include "clbnm/run.h"
 #include "clbnm/fic.h"
 #include "clbnm/interp.h"
 #include "clbnm/model.h"
@@ -337,7 +343,8 @@ START_TEST(network_matches_closed_form)
     ck_assert_msg(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &cfg, p, unstable, x) == BNM_OK,
                   "%s", bnm_context_message(ctx));
     for (int s = 0; s < 2; s++) {
-        ck_assert(!unstable[s]);
+        /* no assertion on unstable[s]: both fixed points are unstable here (flagged, see
+         * fixed_point_check_matches_reference) and a flagged-unstable solution is kept */
         for (int i = 0; i < N; i++) {
             double want = ref_wIE(J[i], G[s], strength(W, N, i));
             ck_assert_msg(fabs(p[s * N + i] - want) <= 1e-9 * want, "sim %d node %d: %.12g vs %.12g",
@@ -522,10 +529,10 @@ START_TEST(rww_closed_form_path)
     double worst = 0.0;
     for (int s = 0; s < 3; s++) {
         ck_assert(ug[s] == uf[s] && uf[s] == uc[s]);
-        ck_assert(uf[s] == (s == 2)); /* G = -50: negative wIE */
+        ck_assert(uf[s]); /* G = 0.8, 2.5: unstable fixed points; G = -50: negative wIE */
         for (int i = 0; i < N; i++) {
             int q = s * N + i;
-            if (uf[s]) {
+            if (s == 2) { /* a solver failure falls back; an unstable solution is kept */
                 ck_assert_double_eq(pf[q], 1.0);
                 ck_assert_double_eq(pc[q], 1.0);
                 continue;
@@ -626,6 +633,249 @@ START_TEST(penalty_values)
 }
 END_TEST
 
+/* ---- the fixed-point check (engine/fic/check.c) against an independent reference ----
+ *
+ * The reference builds the rWW network Jacobian J at the closed-form fixed point from the
+ * test's own formulas (rate derivatives by central differences of H), and decides
+ *  - stability by Lyapunov's theorem instead of eigenvalues: J is Hurwitz iff the solution
+ *    P of J P + P J' = -I is positive definite (Cholesky), the equation solved as one
+ *    (n^2 x n^2) Kronecker system instead of Bartels-Stewart;
+ *  - the linear-noise estimate of the time-averaged r_E and its standard error, against
+ *    the penalty band 3 +- 1 Hz (models.md 1.8): P from J P + P J' = -sigma^2 I (Kronecker
+ *    again), the mean shift delta = -J^-1 b with b the drift's second-order term written
+ *    out for rWW, r_E's own curvature r''/2 Var(I_E), and the long-run covariance
+ *    -(J^-1 P + P J^-T) for the error of an average.
+ * The check's verdict must match the reference wherever the reference is clear of the
+ * band edge by 20 % of tol (every case below is: the margins are printed). */
+
+#define SIG 0.01
+#define TOL_IT 1.0 /* Hz: the penalty band's half-width */
+#define AVG 600000.0 /* ms: averages over 10 min (the run's duration - bold_remove) */
+
+static double rate_E(double I) { return H(A_E * I - B_E, D_E); }
+
+/* d/dI and d2/dI2 of f at I, central differences (h = 1e-5 nA: truncation ~1e-10 of
+ * the derivative, rounding ~1e-11 / 1e-10 for these rates of a few Hz). */
+static void d12(double (*f)(double), double I, double *d1, double *d2)
+{
+    const double h = 1e-5;
+    double p = f(I + h), m = f(I - h), c = f(I);
+    *d1 = (p - m) / (2.0 * h);
+    *d2 = (p - 2.0 * c + m) / (h * h);
+}
+
+/* z of the check: P(|Z| > z) = 0.05/N, all N nodes together at the 5 % level
+ * (Bonferroni); by bisection on the normal tail 1 - Phi, written with erf. */
+static double ref_z(int N)
+{
+    double lo = 0.0, hi = 20.0, a = 0.05 / N;
+    for (int k = 0; k < 100; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (1.0 - erf(mid / sqrt(2.0)) > a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* Solves J P + P J' = -Q (row-major n x n) by the Kronecker system; false if singular. */
+static bool ref_lyap(int n, const double *J, const double *Q, double *P)
+{
+    int n4 = n * n;
+    double *M = calloc((size_t)n4 * (size_t)n4, sizeof(double));
+    lapack_int *piv = malloc(sizeof(lapack_int) * (size_t)n4);
+    ck_assert(M && piv);
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++) {
+            int r = a * n + b;
+            for (int k = 0; k < n; k++) {
+                M[(size_t)r * (size_t)n4 + (size_t)(k * n + b)] += J[a * n + k];
+                M[(size_t)r * (size_t)n4 + (size_t)(a * n + k)] += J[b * n + k];
+            }
+            P[r] = -Q[r];
+        }
+    bool ok = LAPACKE_dgesv(LAPACK_ROW_MAJOR, n4, 1, M, n4, piv, P, 1) == 0;
+    free(M);
+    free(piv);
+    return ok;
+}
+
+/* Reference verdict for rWW at (W, N, G, J_N uniform): *stable, and the largest
+ * |estimate - 3 Hz| + z standard errors of the average over avg_time (ms) of r_E over
+ * nodes (noise sigma SIG). */
+static void ref_check(const double *W, int N, double G, double J_N, double avg_time, bool *stable,
+                      double *worst)
+{
+    int n = 2 * N;
+    double *J = calloc((size_t)n * (size_t)n, sizeof(double));
+    double *P = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    double *Q = calloc((size_t)n * (size_t)n, sizeof(double));
+    double *A = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    double *b = malloc(sizeof(double) * (size_t)n);
+    lapack_int *piv = malloc(sizeof(lapack_int) * (size_t)n);
+    ck_assert(J && P && Q && A && b && piv);
+    double se = ref_S_E_ss(), I_I, wie[64];
+    ref_S_I(J_N, &I_I);
+    double r1, r2, q1, q2;
+    d12(rate_E, I_E_SS, &r1, &r2);
+    d12(phi_I, I_I, &q1, &q2);
+    const double gI = 1.0 / 1000.0, tI = 10.0;
+    for (int i = 0; i < N; i++) {
+        wie[i] = ref_wIE(J_N, G, strength(W, N, i));
+        for (int j = 0; j < N; j++) {
+            double dI = G * J_N * W[i * N + j] + (i == j ? W_P * J_N : 0.0);
+            J[i * n + j] = (1.0 - se) * GAMMA_E * r1 * dI -
+                           (i == j ? GAMMA_E * rate_E(I_E_SS) + 1.0 / TAU_E : 0.0);
+        }
+        J[i * n + N + i] = -(1.0 - se) * GAMMA_E * r1 * wie[i];
+        J[(N + i) * n + i] = gI * q1 * J_N;
+        J[(N + i) * n + N + i] = -gI * q1 * W_II - 1.0 / tI;
+    }
+    for (int k = 0; k < n; k++)
+        Q[k * n + k] = 1.0;
+    ck_assert(ref_lyap(n, J, Q, P));
+    memcpy(A, P, sizeof(double) * (size_t)n * (size_t)n);
+    *stable = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, A, n) == 0;
+    *worst = INFINITY;
+    if (*stable) {
+        for (int k = 0; k < n; k++)
+            Q[k * n + k] = SIG * SIG;
+        ck_assert(ref_lyap(n, J, Q, P));
+        /* b: (1/2) sum_ab d2f/dx_a dx_b P_ab; I_E and I_I are linear in the states */
+        double g[128];
+        for (int i = 0; i < N; i++) {
+            for (int a = 0; a < n; a++)
+                g[a] = 0.0;
+            for (int j = 0; j < N; j++)
+                g[j] = G * J_N * W[i * N + j];
+            g[i] += W_P * J_N;
+            g[N + i] = -wie[i];
+            double vI = 0.0, cI = 0.0;
+            for (int a = 0; a < n; a++) {
+                for (int c = 0; c < n; c++)
+                    vI += g[a] * g[c] * P[a * n + c];
+                cI += g[a] * P[a * n + i];
+            }
+            /* f_E = (1 - S_E) gamma r(I_E) - S_E/tau: d2 = (1-S_E) gamma r'' g g' - gamma r'
+             * (e_i g' + g e_i') */
+            b[i] = -0.5 * ((1.0 - se) * GAMMA_E * r2 * vI - 2.0 * GAMMA_E * r1 * cI);
+            double vII = J_N * J_N * P[i * n + i] - 2.0 * J_N * W_II * P[i * n + N + i] +
+                         W_II * W_II * P[(N + i) * n + N + i];
+            b[N + i] = -0.5 * gI * q2 * vII;
+        }
+        memcpy(A, J, sizeof(double) * (size_t)n * (size_t)n);
+        ck_assert_int_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, n, 1, A, n, piv, b, 1), 0);
+        /* long-run covariance K = -(J^-1 P + P J^-T) (= J^-1 Q J^-T, from the Lyapunov
+         * equation), so the time average over avg_time has variance g' K g / avg_time */
+        double *X = malloc(sizeof(double) * (size_t)n * (size_t)n);
+        ck_assert(X);
+        memcpy(X, P, sizeof(double) * (size_t)n * (size_t)n);
+        memcpy(A, J, sizeof(double) * (size_t)n * (size_t)n);
+        ck_assert_int_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, n, n, A, n, piv, X, n), 0);
+        *worst = 0.0;
+        for (int i = 0; i < N; i++) {
+            double dI = W_P * J_N * b[i] - wie[i] * b[N + i];
+            for (int j = 0; j < N; j++)
+                dI += G * J_N * W[i * N + j] * b[j];
+            double gm[128], v = 0.0, vI = 0.0; /* I_E's gradient */
+            for (int a = 0; a < n; a++)
+                gm[a] = 0.0;
+            for (int j = 0; j < N; j++)
+                gm[j] = G * J_N * W[i * N + j];
+            gm[i] += W_P * J_N;
+            gm[N + i] = -wie[i];
+            for (int a = 0; a < n; a++)
+                for (int c = 0; c < n; c++) {
+                    v -= gm[a] * (X[a * n + c] + X[c * n + a]) * gm[c];
+                    vI += gm[a] * P[a * n + c] * gm[c];
+                }
+            /* r_E = r(I_E): its mean to second order, and its standard error r' SE(I_E) */
+            double est = rate_E(I_E_SS) + r1 * dI + 0.5 * r2 * vI;
+            *worst = fmax(*worst, fabs(est - 3.0) + ref_z(N) * fabs(r1) * sqrt(v / avg_time));
+        }
+        free(X);
+    }
+    free(J);
+    free(P);
+    free(Q);
+    free(A);
+    free(b);
+    free(piv);
+}
+
+START_TEST(fixed_point_check_matches_reference)
+{
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_model_ir *ir = load_model(ctx, "models/rww.nmm");
+    enum { N = 6, S = 4 };
+    double W[N * N], J[N], G[S] = {0.1, 0.6, 1.5, 0.9};
+    make_connectome(N, 5, W);
+    for (int q = 0; q < N * N; q++)
+        W[q] *= 100.0 / N;
+    for (int i = 0; i < N; i++)
+        J[i] = 0.15;
+    bnm_fic_config cfg;
+    ck_assert_int_eq(bnm_fic_config_from_model(ctx, ir, BNM_FIC_METHOD_STEADY_STATE, &cfg), BNM_OK);
+    for (int noise = 0; noise <= 1; noise++) {
+        bnm_model_spec spec;
+        rww_spec(&spec, noise);
+        batch b;
+        rww_batch_sigma(ctx, ir, &spec, S, N, W, G, SIG, J, &b);
+        double p[S * N];
+        bool un[S];
+        cfg.avg_time = AVG;
+        ck_assert_int_eq(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &cfg, p, un, NULL), BNM_OK);
+        for (int s = 0; s < S; s++) {
+            bool stable;
+            double worst;
+            ref_check(W, N, G[s], 0.15, AVG, &stable, &worst);
+            bool want = !stable || (noise && worst > TOL_IT);
+            fprintf(stderr, "fic: check G = %.1f noise %d: reference %s, worst |estimate - "
+                    "target| %.4g (tol %.3g); flagged %d\n", G[s], noise,
+                    stable ? "stable" : "unstable", worst, TOL_IT, un[s]);
+            if (noise && stable) /* clear of the band edge, so rounding cannot decide */
+                ck_assert_double_ge(fabs(worst - TOL_IT), 0.2 * TOL_IT);
+            ck_assert_msg(un[s] == want, "G = %g noise %d: flagged %d, reference %d", G[s],
+                          noise, un[s], want);
+            for (int i = 0; i < N; i++) /* kept as solved, flagged or not */
+                ck_assert_double_eq_tol(p[s * N + i], ref_wIE(0.15, G[s], strength(W, N, i)),
+                                        1e-9);
+        }
+        batch_free(&b);
+    }
+    /* the cases cover each verdict: in band, flagged by the noise only, unstable; and a
+     * shorter average (the check must widen its margin by the standard error) */
+    {
+        bnm_model_spec spec;
+        rww_spec(&spec, true);
+        batch b;
+        rww_batch_sigma(ctx, ir, &spec, S, N, W, G, SIG, J, &b);
+        double p[S * N];
+        bool un[S], st9;
+        double w9;
+        cfg.avg_time = 1000.0;
+        ck_assert_int_eq(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &cfg, p, un, NULL), BNM_OK);
+        ref_check(W, N, 0.1, 0.15, 1000.0, &st9, &w9);
+        fprintf(stderr, "fic: check G = 0.1 over 1 s: reference %.4g; flagged %d\n", w9, un[0]);
+        ck_assert(st9 && w9 >= 1.2 * TOL_IT); /* flagged by the standard error alone */
+        ck_assert(un[0]);
+        batch_free(&b);
+    }
+    bool st;
+    double w;
+    ref_check(W, N, 0.1, 0.15, AVG, &st, &w);
+    ck_assert(st && w < TOL_IT);
+    ref_check(W, N, 0.6, 0.15, AVG, &st, &w);
+    ck_assert(st && w > TOL_IT);
+    ref_check(W, N, 1.5, 0.15, AVG, &st, &w);
+    ck_assert(!st);
+    bnm_model_ir_destroy(ir);
+    bnm_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- on the device ---- */
 
 typedef struct dev {
@@ -699,9 +949,10 @@ static double now_s(void)
 }
 
 /* Simulated time of the noise test, in ms. The issue asks for 60 s averaged after a 10 s
- * transient: 100 nodes x 4 simulations x 700,000 steps took 189 s on PoCL here (2 CPU
- * cores, double, machine shared with other builds), over the ~3 min CI budget, so CI
- * averages 20 s after 5 s (250,000 steps: 34 s idle, up to 85 s under load).
+ * transient; CI averages 20 s after 5 s (100 nodes x 5 simulations x 250,000 steps: 12.8 s
+ * on PoCL here, 2 shared CPU cores, double), and tools/fic_table runs the full length
+ * through `simulate` (its table is in the issue report). The fixed-point check is told
+ * the averaging time (cfg.avg_time), so the flags match the length chosen.
  * Build with -DFIC_TRANSIENT_MS=10000 -DFIC_AVERAGE_MS=60000 for the full length. */
 #ifndef FIC_TRANSIENT_MS
 #define FIC_TRANSIENT_MS 5000
@@ -712,23 +963,24 @@ static double now_s(void)
 /* Noise-off settling time before r_E is compared with the fixed point's 3.0773 Hz. */
 #define FIC_SETTLE_MS 5000
 
-/* Analytic FIC on a 100-node distance-rule connectome at G = 0.5, 1, 2, 3, one batch,
+/* Analytic FIC on a 100-node distance-rule connectome at G = 0.2, 0.5, 1, 2, 3, one batch,
  * double precision (the precision the compatibility statements assume, models.md 0.1.5;
  * on PoCL's CPU device it costs about the same as float).
  *
  * 1. Noise off (sigma = 0 in the same kernel): the solved fixed point must be what the
  *    kernel integrates. At G = 0.5 the network settles on it (every node at 3.0773 Hz,
  *    measured 6e-8 Hz off after 5 s); at G = 1 it settles slowly (measured 0.008 Hz off).
- *    At G = 2 and 3 the fixed point exists (the solve succeeds and matches the closed
- *    form) but the network does not settle on it (measured 2.4 and 2.9 Hz off): it is
- *    not a stable equilibrium there, which the analytic method does not check.
- * 2. Noise on (sigma = 0.01, the default): the issue's criterion "every node within
- *    3 +- 1 Hz wherever FIC reports success" holds at G = 0.5 only (measured, 60 s after
- *    10 s: 3.50..3.95 Hz). With the default noise the rates rise with G: 7.5..15 Hz at
- *    G = 1, 25..53 at G = 2, 40..84 at G = 3, although FIC reports success everywhere
- *    (models.md 1.6 flags only solver failures). The test asserts the criterion at
- *    G = 0.5 and prints the others; FIC_STRICT=1 in the environment applies it to every
- *    successful simulation (and then fails on this connectome: see the report).
+ *    At G = 2 and 3 the fixed point exists (the solve matches the closed form) but is not
+ *    stable (network Jacobian eigenvalues 0.0040 and 0.0092 per ms; measured 2.4 and
+ *    2.9 Hz off): the fixed-point check flags both.
+ * 2. Noise on (sigma = 0.01, the default): every node within 3 +- 1 Hz wherever FIC
+ *    reports success. Without the fixed-point check FIC reported success everywhere while
+ *    the rates were 3.19..4.17 Hz at G = 0.5 (60 s after 10 s, seed 7 via fic_table),
+ *    7.5..15 at G = 1, 25..53 at G = 2, 40..84 at G = 3. The check's linear-noise estimate
+ *    of r_E with its standard error over this average (20 s: every node inside 3 +- 1 Hz
+ *    at the 5 % level) passes G = 0.2 (estimate 3.40..3.47 Hz, worst margin 0.10 Hz) and
+ *    flags G = 0.5 (worst 0.28 Hz over the band) and G = 1; G = 2, 3 are unstable. The
+ *    test asserts the flags and the criterion for every unflagged simulation.
  * r_E is sampled every 10 ms: its correlation time is ~tau_E = 100 ms, so 10 ms samples
  * lose nothing of the average. */
 START_TEST(analytic_fic_keeps_rates_near_3hz)
@@ -738,20 +990,24 @@ START_TEST(analytic_fic_keeps_rates_near_3hz)
     bnm_model_ir *ir = load_model(ctx, "models/rww.nmm");
     bnm_model_spec spec;
     rww_spec(&spec, true);
-    enum { N = 100, S = 4 };
+    enum { N = 100, S = 5 };
     double *W = malloc(sizeof(double) * N * N);
     ck_assert_ptr_nonnull(W);
     make_connectome(N, 2026, W);
-    double J[N], G[S] = {0.5, 1.0, 2.0, 3.0};
+    double J[N], G[S] = {0.2, 0.5, 1.0, 2.0, 3.0};
     for (int i = 0; i < N; i++)
         J[i] = 0.15;
     batch b;
     rww_batch(ctx, ir, &spec, S, N, W, G, J, &b);
     bnm_fic_config cfg;
     ck_assert_int_eq(bnm_fic_config_from_model(ctx, ir, BNM_FIC_METHOD_STEADY_STATE, &cfg), BNM_OK);
+    cfg.avg_time = FIC_AVERAGE_MS; /* the average below, as simulate passes its own */
     double p[S * N];
     bool unstable[S];
+    double ts = now_s();
     ck_assert_int_eq(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &cfg, p, unstable, NULL), BNM_OK);
+    fprintf(stderr, "fic: steady-state solve and check of %d simulations x %d nodes: %.2f s\n", S,
+            N, now_s() - ts);
     bnm_model_abi *abi = NULL;
     ck_assert_int_eq(bnm_model_abi_create(ctx, ir, &spec, &abi), BNM_OK);
     ck_assert_int_eq(bnm_fic_write_param(ctx, ir, abi, S, N, p, b.np), BNM_OK);
@@ -771,7 +1027,7 @@ START_TEST(analytic_fic_keeps_rates_near_3hz)
     bnm_model_abi_destroy(abi);
     window_means(&e, &bq, G, J, p, FIC_SETTLE_MS * 10, FIC_SETTLE_MS * 10, 1, true, m);
     for (int s = 0; s < S; s++) {
-        ck_assert_msg(!unstable[s], "G = %g: the analytic solve must succeed", G[s]);
+        ck_assert_msg(unstable[s] == (G[s] > 0.2), "G = %g: flagged %d", G[s], unstable[s]);
         double dev_max = 0.0;
         for (int i = 0; i < N; i++)
             dev_max = fmax(dev_max, fabs(m[s * N + i] - H(A_E * I_E_SS - B_E, D_E)));
@@ -790,7 +1046,6 @@ START_TEST(analytic_fic_keeps_rates_near_3hz)
     window_means(&e, &b, G, J, p, (long)FIC_TRANSIENT_MS * 10, (long)(FIC_TRANSIENT_MS + FIC_AVERAGE_MS) * 10,
                  100, true, m);
     double el = now_s() - t0;
-    bool strict = getenv("FIC_STRICT") && strcmp(getenv("FIC_STRICT"), "1") == 0;
     fprintf(stderr, "fic: %d nodes x %d sims x %d steps in %.1f s\n", N, S,
             (FIC_TRANSIENT_MS + FIC_AVERAGE_MS) * 10, el);
     int n_ok = 0;
@@ -802,8 +1057,8 @@ START_TEST(analytic_fic_keeps_rates_near_3hz)
         }
         fprintf(stderr, "fic: G = %.1f %s, r_E over nodes in [%.3f, %.3f] Hz\n", G[s],
                 unstable[s] ? "unstable" : "ok", lo, hi);
-        if (unstable[s] || (G[s] > 0.5 && !strict))
-            continue;
+        if (unstable[s])
+            continue; /* flagged: no promise */
         n_ok++;
         for (int i = 0; i < N; i++)
             ck_assert_msg(fabs(m[s * N + i] - 3.0) <= 1.0, "G = %g node %d: r_E = %g Hz", G[s], i,
@@ -852,7 +1107,9 @@ START_TEST(iterative_driver_corrects_perturbed_start)
     double p[S * N], p0[S * N];
     bool unstable[S];
     ck_assert_int_eq(bnm_fic_steady_state(ctx, ir, &spec, &b.d, &ss, p, unstable, NULL), BNM_OK);
-    ck_assert(!unstable[0] && !unstable[1]);
+    /* unstable[] is not asserted: over the default 9 s average the check flags G = 0.3 on
+     * this network (fixed_point_check_matches_reference); the solved wIE is kept and
+     * is all this test needs */
     for (int i = 0; i < N; i++) /* too much inhibition at even nodes, too little at odd */
         p[i] += i % 2 ? -perturb : perturb;
     memcpy(p0, p, sizeof p);
@@ -926,6 +1183,126 @@ START_TEST(iterative_driver_corrects_perturbed_start)
 }
 END_TEST
 
+/* `simulate`'s FIC path end to end (engine/batch): a run file with a 6-node network at
+ * G = 0.1 (the analytic fixed point holds) and G = 0.6 (it exists and is stable, but the
+ * noise lifts r_E off target: flagged, see fixed_point_check_matches_reference), through
+ * bnm_engine_simulate and its HDF5 file:
+ *  - fic.max_trials 0: fic/failed = {0, 1}, fic/trials = {0, 0}, params/wIE the closed
+ *    form (a flagged but solved fixed point keeps its wIE);
+ *  - fic.max_trials 10: the iterative trials bring G = 0.6 into its band (fic/failed 0,
+ *    1 <= trials <= 10), G = 0.1 needs none (trials 0, wIE unchanged). The window means
+ *    with the final wIE are recomputed independently (test formulas on the states of the
+ *    test's own kernel, the run's seed and shared noise) and must lie in the band. */
+static void h5_read(const char *file, const char *name, hid_t type, void *out)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s", file);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s: no %s", file, name);
+    ck_assert(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+START_TEST(simulate_runs_iterative_fic)
+{
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    enum { N = 6, S = 2 };
+    double W[N * N], G[S] = {0.1, 0.6}, J[N];
+    make_connectome(N, 5, W);
+    for (int q = 0; q < N * N; q++)
+        W[q] *= 100.0 / N;
+    for (int i = 0; i < N; i++)
+        J[i] = 0.15;
+    char dir[] = "/tmp/clbnm_fic_sim_XXXXXX", path[600], out[600];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/sc.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int q = 0; q < N * N; q++)
+        fprintf(f, "%.17g%c", W[q], q % N == N - 1 ? '\n' : ' ');
+    fclose(f);
+    snprintf(path, sizeof path, "%s/g.csv", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "G\n%g\n%g\n", G[0], G[1]);
+    fclose(f);
+    uint8_t failed[2][S];
+    int32_t trials[2][S];
+    double wie[2][S * N];
+    for (int k = 0; k < 2; k++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "model: rww\nduration: 40\ndt: 0.1\nbw_dt: 1.0\ntr: 0.72\nbold_remove: 10\n"
+                 "precision: double\nseed: 7\nsubjects:\n  - id: net\n    sc: sc.txt\n"
+                 "sweep:\n  table: g.csv\nfic: {max_trials: %d}\n"
+                 "outputs: {bold: false, fc: false, fcd: false, states_mean: [r_E]}\n",
+                 k ? 10 : 0);
+        snprintf(out, sizeof out, "%s/out%d.h5", dir, k);
+        bnm_run *run = NULL;
+        ck_assert_msg(bnm_run_parse_string(ctx, text, strlen(text), "fic.yaml", dir,
+                                           BNM_RUN_MODE_SIMULATE, &run) == BNM_OK,
+                      "%s", bnm_context_message(ctx));
+        bnm_engine_options o;
+        bnm_engine_options_init_defaults(&o);
+        o.cache_dir = getenv("CLBNM_CACHE_DIR") ? getenv("CLBNM_CACHE_DIR") : g_cache_dir;
+        bnm_engine_stats st;
+        ck_assert_msg(bnm_engine_simulate(ctx, run, out, &o, &st) == BNM_OK, "%s",
+                      bnm_context_message(ctx));
+        bnm_run_destroy(run);
+        h5_read(out, "fic/failed", H5T_NATIVE_UINT8, failed[k]);
+        h5_read(out, "fic/trials", H5T_NATIVE_INT32, trials[k]);
+        h5_read(out, "params/wIE", H5T_NATIVE_DOUBLE, wie[k]);
+        remove(out);
+        fprintf(stderr, "fic: simulate max_trials %d: failed %d %d, trials %d %d\n",
+                k ? 10 : 0, failed[k][0], failed[k][1], trials[k][0], trials[k][1]);
+    }
+    ck_assert(!failed[0][0] && failed[0][1]);
+    ck_assert(trials[0][0] == 0 && trials[0][1] == 0);
+    for (int s = 0; s < S; s++)
+        for (int i = 0; i < N; i++)
+            ck_assert_double_eq_tol(wie[0][s * N + i], ref_wIE(0.15, G[s], strength(W, N, i)),
+                                    1e-9);
+    ck_assert(!failed[1][0] && !failed[1][1]);
+    ck_assert_int_eq(trials[1][0], 0);
+    ck_assert(trials[1][1] >= 1 && trials[1][1] <= 10);
+    for (int i = 0; i < N; i++)
+        ck_assert_double_eq(wie[1][i], wie[0][i]);
+
+    /* independent window means with the final wIE: same seed, shared noise (id 0) */
+    bnm_model_ir *ir = load_model(ctx, "models/rww.nmm");
+    bnm_model_spec spec;
+    rww_spec(&spec, true);
+    batch b;
+    rww_batch(ctx, ir, &spec, S, N, W, G, J, &b);
+    for (int s = 0; s < S; s++)
+        b.seeds[s] = 7;
+    bnm_model_abi *abi = NULL;
+    ck_assert_int_eq(bnm_model_abi_create(ctx, ir, &spec, &abi), BNM_OK);
+    ck_assert_int_eq(bnm_fic_write_param(ctx, ir, abi, S, N, wie[1], b.np), BNM_OK);
+    bnm_model_abi_destroy(abi);
+    dev e;
+    dev_open(&e, ir, &spec);
+    double m[S * N];
+    window_means(&e, &b, G, J, wie[1], 10000, 100000, 10, false, m);
+    for (int q = 0; q < S * N; q++) {
+        fprintf(stderr, "fic: sim %d node %d: e = %+.5f\n", q / N, q % N, m[q] + 0.026);
+        /* another kernel (other param levels) rounds differently: 1e-6 of the band */
+        ck_assert_msg(fabs(m[q] + 0.026) <= 0.005 * (1 + 1e-6), "%d: e = %g", q, m[q] + 0.026);
+    }
+    dev_close(&e);
+    batch_free(&b);
+    bnm_model_ir_destroy(ir);
+    snprintf(path, sizeof path, "%s/sc.txt", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/g.csv", dir);
+    remove(path);
+    rmdir(dir);
+    bnm_context_destroy(ctx);
+}
+END_TEST
+
 static Suite *fic_suite(void)
 {
     Suite *s = suite_create("fic");
@@ -938,6 +1315,7 @@ static Suite *fic_suite(void)
     tcase_add_test(host, rww_closed_form_path);
     tcase_add_test(host, adjust_rules);
     tcase_add_test(host, penalty_values);
+    tcase_add_test(host, fixed_point_check_matches_reference);
     suite_add_tcase(s, host);
     TCase *analytic = tcase_create("device_analytic");
     tcase_set_timeout(analytic, 600);
@@ -946,6 +1324,7 @@ static Suite *fic_suite(void)
     TCase *iterative = tcase_create("device_iterative");
     tcase_set_timeout(iterative, 600);
     tcase_add_test(iterative, iterative_driver_corrects_perturbed_start);
+    tcase_add_test(iterative, simulate_runs_iterative_fic);
     suite_add_tcase(s, iterative);
     return s;
 }

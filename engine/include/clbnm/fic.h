@@ -3,7 +3,8 @@
  * per-node measure reaches a target. Nothing here is rWW-specific except the penalty;
  * the measure, target, effect and keys all come from the model IR.
  *
- *  - steady_state (11.4): host solve before the kernel, per simulation;
+ *  - steady_state (11.4): host solve before the kernel, per simulation, and a check that
+ *    the solved fixed point holds (stable; with noise, near its target on average);
  *  - iterative (11.3): restart-and-adjust trials; the adjustment is a pure function of
  *    the window means, and a reference driver runs it with the kernel launcher;
  *  - penalty (models.md 1.8). */
@@ -40,6 +41,8 @@ typedef struct bnm_fic_config {
     /* steady_state */
     double solve_tol;
     int max_iter;
+    double avg_time; /* time (model units) over which the run averages the measure, for the
+                        fixed-point check's standard error; 0: the iterative window's length */
 } bnm_fic_config;
 
 /* Fills cfg from the model's fic block, record `method`. BNM_ERR_RUN when the model has no
@@ -70,6 +73,17 @@ bnm_status bnm_fic_write_param(bnm_context *ctx, const struct bnm_model_ir *ir,
  * gives a non-finite value, P outside [range_lo, range_hi] or a state outside its clamp
  * bounds gets unstable_out[s] = true and P = fallback at every node; the call still
  * returns BNM_OK (failures are per simulation, models.md 1.6).
+ * clBNM addition: a solved fixed point must also hold (engine/fic/check.c), else the
+ * simulation is flagged unstable_out[s] = true but keeps its solved P (the best start
+ * for the iterative method): (a) the Euler map the kernel iterates must be stable there
+ * (network Jacobian, couplings included); (b) with spec->noise, the linear-noise estimate
+ * of every node's time-averaged measure, widened by z standard errors of an average over
+ * cfg->avg_time (z for all nodes together at the 5 % level), must lie in the band: for
+ * rWW (a let named r_E) the FIC penalty's 3 +- 1 Hz on r_E (models.md 1.8), else the
+ * iterative record's target +- tol; without either, (a) only. Networks over 1024 states
+ * x nodes skip the check (one warning). The models.md 1.6 closed form flags solver
+ * failures only; on a 100-node connectome it reported success at G = 1..3 while the
+ * noisy network ran at 7-85 Hz.
  * Outputs (caller-allocated): p_out [n_sims][N]; unstable_out [n_sims];
  * states_out [n_sims][n_states][N] (may be NULL: the steady states, meaningful only where
  * the simulation is stable). Errors: BNM_ERR_RUN (no steady_state record, a model whose
@@ -85,7 +99,9 @@ bnm_status bnm_fic_steady_state(bnm_context *ctx, const struct bnm_model_ir *ir,
  * root_tol (0: 1e-12, full precision), at most 100 iterations; S_I = gamma_I*tau_I*
  * phi_I(I_I); wIE = (w_E*I_0 + S_E_ss*J_N*(w_p + G*s_j) - I_E_ss)/S_I with s_j the
  * in-strength. An invalid bracket, no convergence or a negative wIE flags the simulation
- * (unstable_out) and sets wIE = 1 at every node. Params are read as the steady-state
+ * (unstable_out) and sets wIE = 1 at every node; a solved wIE that fails the fixed-point
+ * check (as bnm_fic_steady_state, averaging time the iterative window) is flagged and
+ * kept. Params are read as the steady-state
  * solver reads them. p_out [n_sims][N], unstable_out [n_sims]. BNM_ERR_RUN when the model
  * lacks rww's params or does not control wIE. */
 bnm_status bnm_fic_rww_analytic(bnm_context *ctx, const struct bnm_model_ir *ir,
@@ -125,7 +141,10 @@ bnm_fic_decision bnm_fic_iterative_adjust(const bnm_fic_config *cfg, int n_nodes
  * p: [n_sims][N], in: the starting P (steady-state result or fallback), out: final P.
  * ntrials_out, failed_out: [n_sims] (fic_ntrials, fic_failed). means_out: [n_sims][N]
  * window means of the last trial (may be NULL). On return k holds the last sub-batch:
- * call set_data again before using it. Errors: BNM_ERR_RUN (no iterative record, delays
+ * call set_data again before using it. `clbnm simulate` runs it when fic.max_trials > 0
+ * (from the steady-state result) or fic.method is iterative (from fallback), then runs
+ * every simulation from t = 0 with its final P: the converged trial continued, since
+ * every trial replays the same noise. Errors: BNM_ERR_RUN (no iterative record, delays
  * on, window/sample not multiples of dt, P not per_node), launcher errors. */
 bnm_status bnm_fic_iterative_run(bnm_context *ctx, bnm_model_kernel *k,
                                  const struct bnm_model_ir *ir, const bnm_model_data *data,
