@@ -201,17 +201,36 @@ bool run_parse_free(rp *p, const yaml_node_t *m)
 
 static bool parse_hetero_one(rp *p, const yaml_node_t *m, bnm_run_hetero *h)
 {
-    static const char *const keys[] = {"groups", "maps", "coef_range"};
+    static const char *const keys[] = {"groups", "maps", "coef_range", "symmetric"};
     char where[160];
     snprintf(where, sizeof where, "heterogeneous.%s", h->name);
     if (!rp_mapping(p, m, where) || !rp_check_keys(p, m, keys, RP_COUNT(keys), where))
         return false;
-    yaml_node_t *kg, *km, *kc;
+    yaml_node_t *kg, *km, *kc, *ks;
     yaml_node_t *g = rp_get(p, m, "groups", &kg), *maps = rp_get(p, m, "maps", &km),
-                *c = rp_get(p, m, "coef_range", &kc);
-    if ((g != NULL) == (maps != NULL))
-        return rp_err(p, g ? km : m, "give groups: FILE (one value per label) or maps: [FILES]",
+                *c = rp_get(p, m, "coef_range", &kc), *sym = rp_get(p, m, "symmetric", &ks);
+    if (sym) {
+        char key[200];
+        snprintf(key, sizeof key, "%s.symmetric", where);
+        h->symmetric_loc = rp_loc(ks);
+        if (!rp_bool(p, sym, key, &h->symmetric))
+            return false;
+    }
+    if (g && maps)
+        return rp_err(p, km, "give groups: FILE (one value per label) or maps: [FILES]",
                       "'%s' needs exactly one of 'groups' or 'maps'", where);
+    /* symmetric: true alone is a grouping of its own (one value per mirrored pair). */
+    if (!g && !maps) {
+        if (c)
+            return rp_err(p, kc, "coef_range applies to maps", "'%s.coef_range' needs 'maps'",
+                          where);
+        if (h->symmetric)
+            return true;
+        return rp_err(p, sym ? ks : m,
+                      "give groups: FILE (one value per label), maps: [FILES], or symmetric: "
+                      "true (one value per pair of mirrored nodes)",
+                      "'%s' needs 'groups', 'maps' or 'symmetric: true'", where);
+    }
     if (g) {
         if (c)
             return rp_err(p, kc, "coef_range applies to maps", "'%s.coef_range' needs 'maps'",

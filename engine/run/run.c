@@ -138,6 +138,18 @@ bnm_status bnm_run_check_nodes(bnm_context *ctx, const bnm_run *run, size_t n_no
                          "fit.exc_interhemispheric needs an even number of nodes, the "
                          "connectome has %zu",
                          n_nodes);
+    for (size_t i = 0; i < run->n_hetero; i++) {
+        const bnm_run_hetero *h = &run->hetero[i];
+        if (h->symmetric && n_nodes % 2)
+            return run_error(ctx, run->path, h->symmetric_loc,
+                             "node i and node i + N/2 are taken as mirror images (left "
+                             "hemisphere first, right in the same order), so N must be even; "
+                             "for another node order give groups with one label per mirrored "
+                             "pair and no symmetric",
+                             "heterogeneous.%s.symmetric needs an even number of nodes, the "
+                             "connectome has %zu",
+                             h->name, n_nodes);
+    }
     for (size_t i = 0; i < run->n_params; i++) {
         const bnm_run_param *p = &run->params[i];
         if (p->per_node && p->n_values != n_nodes)

@@ -108,7 +108,7 @@ static bool batch_alloc(batch_buf *b, size_t np, size_t d, size_t n_par, size_t 
 
 /* Fills the per-particle inputs of particles [0, np) from b->x and calls the callback. */
 static bnm_status evaluate(bnm_context *ctx, const bnm_opt_problem *p, const bnm_opt_config *cfg,
-                           batch_buf *b, size_t np, bool best_rerun)
+                           batch_buf *b, size_t np, bool best_rerun, char **sim_out)
 {
     size_t d = p->dim, n = p->n_nodes, n_par = p->n_entries;
     for (size_t i = 0; i < np; i++) {
@@ -125,6 +125,7 @@ static bnm_status evaluate(bnm_context *ctx, const bnm_opt_problem *p, const bnm
         .run = b->run, .subject = b->subject, .seed = b->seed, .values = b->values,
         .best_rerun = best_rerun, .cost = b->cost, .gof = b->gof, .scores = b->scores,
         .fic_penalty = b->fic, .diverged = b->diverged,
+        .sim_out = (const char *const *)sim_out,
     };
     bnm_status st = cfg->eval(ctx, &batch, cfg->user);
     if (st != BNM_OK && bnm_context_status(ctx) == BNM_OK)
@@ -183,7 +184,7 @@ static bnm_status generation(bnm_context *ctx, const bnm_opt_problem *p,
     *active = np / pop;
     if (np == 0)
         return BNM_OK;
-    bnm_status st = evaluate(ctx, p, cfg, b, np, false);
+    bnm_status st = evaluate(ctx, p, cfg, b, np, false, NULL);
     if (st != BNM_OK)
         return st;
     for (size_t q = 0; q < np; q += pop) {
@@ -215,17 +216,44 @@ static bnm_status generation(bnm_context *ctx, const bnm_opt_problem *p,
     return BNM_OK;
 }
 
+/* OUTDIR/.best_sim_K.h5, malloc'd (NULL when out of memory). */
+static char *best_sim_path(const char *outdir, size_t k)
+{
+    size_t len = strlen(outdir) + 48;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s/.best_sim_%zu.h5", outdir, k);
+    return s;
+}
+
+static void best_sim_remove(opt_runstate *runs, size_t n_runs)
+{
+    for (size_t k = 0; k < n_runs; k++)
+        if (runs[k].best_file)
+            remove(runs[k].best_file);
+}
+
 static bnm_status best_rerun(bnm_context *ctx, const bnm_opt_problem *p,
                              const bnm_opt_config *cfg, opt_runstate *runs, size_t n_runs,
                              batch_buf *b)
 {
     size_t d = p->dim;
+    bnm_status st = BNM_OK;
+    char **sim_out = calloc(n_runs, sizeof *sim_out);
+    if (!sim_out)
+        goto nomem;
     for (size_t k = 0; k < n_runs; k++) {
         size_t row = opt_history_best(&runs[k].h);
         memcpy(b->x + k * d, runs[k].h.x + row * d, d * sizeof *b->x);
         b->run[k] = k;
+        if (!(runs[k].best_file = best_sim_path(cfg->outdir, k)))
+            goto nomem;
+        sim_out[k] = runs[k].best_file;
     }
-    bnm_status st = evaluate(ctx, p, cfg, b, n_runs, true);
+    /* A file left by a job that died after its re-run must not pass for this one's. */
+    best_sim_remove(runs, n_runs);
+    st = evaluate(ctx, p, cfg, b, n_runs, true, sim_out);
+    free(sim_out);
     if (st != BNM_OK)
         return st;
     for (size_t k = 0; k < n_runs; k++) {
@@ -237,6 +265,9 @@ static bnm_status best_rerun(bnm_context *ctx, const bnm_opt_problem *p,
         runs[k].best_diverged = b->diverged[k];
     }
     return BNM_OK;
+nomem:
+    free(sim_out);
+    return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory (best re-run)");
 }
 
 bnm_status bnm_optimize(bnm_context *ctx, const bnm_opt_problem *p, const bnm_opt_config *cfg)
@@ -288,11 +319,14 @@ bnm_status bnm_optimize(bnm_context *ctx, const bnm_opt_problem *p, const bnm_op
         goto done;
     st = opt_write_outputs(ctx, p, cfg, runs, n_runs);
 done:
-    if (runs)
+    if (runs) {
+        best_sim_remove(runs, n_runs);
         for (size_t k = 0; k < n_runs; k++) {
             bnm_cmaes_destroy(runs[k].es);
             opt_history_free(&runs[k].h);
+            free(runs[k].best_file);
         }
+    }
     free(runs);
     batch_free(&b);
     return st;

@@ -18,6 +18,7 @@ typedef struct opt_entry {
     double *labels;     /* groups: distinct labels, ascending */
     size_t n_groups;
     size_t *node_group; /* groups: [N] index into labels */
+    bool pairs;         /* groups from symmetric alone: labels are pair indices 0..N/2-1 */
     double *maps;       /* maps: [n_maps][N] */
     size_t n_maps;
     double *coef_lo, *coef_hi; /* maps: [n_maps] each (one allocation at coef_lo) */
@@ -50,6 +51,9 @@ typedef struct opt_runstate {
     /* best re-run results (filled by the last batch) */
     double best_cost, best_gof, best_fic, best_scores[BNM_FIT_N_TERMS];
     uint8_t best_diverged;
+    /* OUTDIR/.best_sim_K.h5: where the callback may write the re-run in full (NULL
+     * until the re-run batch) */
+    char *best_file;
 } opt_runstate;
 
 bnm_status opt_fail_at(bnm_context *ctx, bnm_status st, const bnm_run *run, bnm_run_loc loc,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clbnm/version.h"
 #include "opt_internal.h"
@@ -99,6 +100,20 @@ static bnm_status write_history(bnm_context *ctx, hid_t g, const bnm_opt_problem
     return st;
 }
 
+/* The re-run's simulate file, whole (root attributes included), as group best_sim. */
+static bnm_status copy_best_sim(bnm_context *ctx, hid_t g, const char *file)
+{
+    hid_t src = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (src < 0)
+        return bnm_fail(ctx, BNM_ERR_IO, "%s: cannot open the best particle's re-run", file);
+    herr_t e = H5Ocopy(src, "/", g, "best_sim", H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(src);
+    if (e < 0)
+        return bnm_fail(ctx, BNM_ERR_IO, "%s: cannot copy the best particle's re-run into "
+                        "best_sim", file);
+    return BNM_OK;
+}
+
 static bnm_status write_best(bnm_context *ctx, hid_t g, const bnm_opt_problem *p, size_t k,
                              const opt_runstate *r, const char *subject_id)
 {
@@ -131,7 +146,11 @@ static bnm_status write_best(bnm_context *ctx, hid_t g, const bnm_opt_problem *p
     if (st != BNM_OK)
         return st;
 
-    /* The re-run, in the simulate file's names (one simulation). */
+    if (r->best_file && access(r->best_file, F_OK) == 0)
+        return copy_best_sim(ctx, g, r->best_file);
+
+    /* The callback wrote no file: the re-run's params and scores in the simulate file's
+     * names (one simulation). */
     hid_t sg = opt_h5_group(ctx, g, "best_sim");
     if (sg < 0)
         return BNM_ERR_IO;

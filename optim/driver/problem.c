@@ -108,27 +108,14 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static bnm_status setup_groups(bnm_context *ctx, const bnm_run *run, const bnm_run_hetero *h,
-                               size_t n, opt_entry *e)
+/* Distinct values of lab[n] ascending into e->labels, and each node's index into them. */
+static bnm_status index_labels(bnm_context *ctx, const double *lab, size_t n, opt_entry *e)
 {
-    double *lab = NULL;
-    char key[300];
-    snprintf(key, sizeof key, "heterogeneous.%s.groups", h->name);
-    bnm_status st = read_node_file(ctx, run, h->groups_loc, key, h->groups, n, &lab);
-    if (st != BNM_OK)
-        return st;
-    for (size_t i = 0; i < n; i++)
-        if (lab[i] != floor(lab[i]) || fabs(lab[i]) > 1e9) {
-            st = opt_fail_at(ctx, BNM_ERR_DATA, run, h->groups_loc,
-                             "%s: labels must be integers, node %zu has %g", key, i + 1, lab[i]);
-            free(lab);
-            return st;
-        }
     double *sorted = malloc(n * sizeof *sorted);
-    e->node_group = malloc(n * sizeof *e->node_group);
-    if (!sorted || !e->node_group) {
+    size_t *node_group = malloc(n * sizeof *node_group);
+    if (!sorted || !node_group) {
         free(sorted);
-        free(lab);
+        free(node_group);
         return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory (group labels)");
     }
     memcpy(sorted, lab, n * sizeof *sorted);
@@ -139,12 +126,108 @@ static bnm_status setup_groups(bnm_context *ctx, const bnm_run *run, const bnm_r
             sorted[g++] = sorted[i];
     for (size_t i = 0; i < n; i++) {
         const double *hit = bsearch(&lab[i], sorted, g, sizeof *sorted, cmp_double);
-        e->node_group[i] = (size_t)(hit - sorted);
+        node_group[i] = (size_t)(hit - sorted);
     }
-    free(lab);
+    free(e->labels);
+    free(e->node_group);
     e->labels = sorted;
+    e->node_group = node_group;
     e->n_groups = g;
     return BNM_OK;
+}
+
+static size_t uf_find(size_t *parent, size_t a)
+{
+    while (parent[a] != a)
+        a = parent[a] = parent[parent[a]];
+    return a;
+}
+
+/* groups with symmetric: node i and its mirror m = (i + N/2) mod N must share a value,
+ * and so must nodes of one label. Allowed when that merges no two labels of one
+ * hemisphere: every left label then pairs one to one with a right label (the same label
+ * or another), and each pair becomes one coordinate named by its left label. Any other
+ * file is refused rather than silently coarsened. */
+static bnm_status pair_labels(bnm_context *ctx, const bnm_run *run, const bnm_run_hetero *h,
+                              const char *key, double *lab, size_t n, opt_entry *e)
+{
+    size_t half = n / 2, g;
+    bnm_status st = index_labels(ctx, lab, n, e);
+    if (st != BNM_OK)
+        return st;
+    g = e->n_groups;
+    size_t *parent = malloc(g * sizeof *parent), *first = malloc(2 * g * sizeof *first);
+    if (!parent || !first) {
+        st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory (group labels)");
+        goto done;
+    }
+    for (size_t c = 0; c < g; c++)
+        parent[c] = c;
+    for (size_t i = 0; i < half; i++) {
+        size_t a = uf_find(parent, e->node_group[i]), b = uf_find(parent, e->node_group[i + half]);
+        if (a != b)
+            parent[a > b ? a : b] = a < b ? a : b;
+    }
+    /* first[side * g + class]: the first node of that hemisphere in the class (n: none). */
+    for (size_t c = 0; c < 2 * g; c++)
+        first[c] = n;
+    for (size_t i = 0; i < n; i++) {
+        size_t side = i >= half, c = uf_find(parent, e->node_group[i]);
+        size_t *f = &first[side * g + c];
+        if (*f == n) {
+            *f = i;
+        } else if (lab[*f] != lab[i]) {
+            st = opt_fail_at(ctx, BNM_ERR_DATA, run, h->symmetric_loc,
+                             "%s with symmetric: true: the labels do not pair up across the "
+                             "hemispheres: nodes %zu (label %.0f) and %zu (label %.0f) of the %s "
+                             "hemisphere would have to share one value through their mirrors "
+                             "(node i mirrors node i + N/2, N = %zu); give mirrored nodes the "
+                             "same label, or labels that pair one to one",
+                             key, *f + 1, lab[*f], i + 1, lab[i], side ? "right" : "left", n);
+            goto done;
+        }
+    }
+    /* Every class holds one left label: relabel each node with it. */
+    for (size_t i = 0; i < n; i++)
+        lab[i] = lab[first[uf_find(parent, e->node_group[i])]];
+    st = index_labels(ctx, lab, n, e);
+done:
+    free(parent);
+    free(first);
+    return st;
+}
+
+static bnm_status setup_groups(bnm_context *ctx, const bnm_run *run, const bnm_run_hetero *h,
+                               size_t n, opt_entry *e)
+{
+    double *lab = NULL;
+    char key[300];
+    bnm_status st;
+    if (!h->groups) {
+        /* symmetric alone: pair k is node k and its mirror k + N/2. */
+        if (!(lab = malloc(n * sizeof *lab)))
+            return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory (group labels)");
+        for (size_t i = 0; i < n; i++)
+            lab[i] = (double)(i % (n / 2));
+        e->pairs = true;
+        st = index_labels(ctx, lab, n, e);
+        free(lab);
+        return st;
+    }
+    snprintf(key, sizeof key, "heterogeneous.%s.groups", h->name);
+    st = read_node_file(ctx, run, h->groups_loc, key, h->groups, n, &lab);
+    if (st != BNM_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        if (lab[i] != floor(lab[i]) || fabs(lab[i]) > 1e9) {
+            st = opt_fail_at(ctx, BNM_ERR_DATA, run, h->groups_loc,
+                             "%s: labels must be integers, node %zu has %g", key, i + 1, lab[i]);
+            free(lab);
+            return st;
+        }
+    st = h->symmetric ? pair_labels(ctx, run, h, key, lab, n, e) : index_labels(ctx, lab, n, e);
+    free(lab);
+    return st;
 }
 
 static bnm_status setup_maps(bnm_context *ctx, const bnm_run *run, const bnm_run_hetero *h,
@@ -164,6 +247,13 @@ static bnm_status setup_maps(bnm_context *ctx, const bnm_run *run, const bnm_run
             return st;
         memcpy(e->maps + k * n, m, n * sizeof *m);
         free(m);
+        /* symmetric: both nodes of a mirrored pair take the pair's mean, so they get one
+         * value; the automatic range below then follows the averaged map. */
+        if (h->symmetric)
+            for (size_t i = 0; i < n / 2; i++) {
+                double *a = &e->maps[k * n + i], *b = &e->maps[k * n + i + n / 2];
+                *a = *b = 0.5 * (*a + *b);
+            }
         if (h->coef_auto) {
             double mx = 0;
             for (size_t i = 0; i < n; i++)
@@ -230,7 +320,8 @@ static bnm_status check_run(bnm_context *ctx, const bnm_opt_problem_config *cfg)
     if (cfg->subject_nodes[0] == 0)
         return opt_fail_at(ctx, BNM_ERR_DATA, run, run->subjects[0].loc,
                            "subject '%s' has no nodes", run->subjects[0].id);
-    return BNM_OK;
+    /* odd N with symmetric, per-node params of another length */
+    return bnm_run_check_nodes(ctx, run, cfg->subject_nodes[0]);
 }
 
 static bnm_status add_coord(bnm_context *ctx, bnm_opt_problem *p, char *name, double lo,
@@ -279,7 +370,7 @@ bnm_status bnm_opt_problem_create(bnm_context *ctx, const bnm_opt_problem_config
         e->lo = fr->lo;
         e->hi = fr->hi;
         p->param_names[f] = fr->name;
-        if (h && h->groups) {
+        if (h && (h->groups || !h->maps)) {
             e->kind = OPT_GROUPS;
             if ((st = setup_groups(ctx, run, h, n, e)) != BNM_OK)
                 goto fail;
@@ -307,8 +398,10 @@ bnm_status bnm_opt_problem_create(bnm_context *ctx, const bnm_opt_problem_config
         e->coord0 = p->dim;
         if (e->kind == OPT_GROUPS) {
             for (size_t g = 0; g < e->n_groups && st == BNM_OK; g++)
-                st = add_coord(ctx, p, dup_printf("%s_%.0f", e->name, e->labels[g]), e->lo,
-                               e->hi);
+                st = add_coord(ctx, p,
+                               dup_printf(e->pairs ? "%s_pair%.0f" : "%s_%.0f", e->name,
+                                          e->labels[g]),
+                               e->lo, e->hi);
         } else {
             st = add_coord(ctx, p, dup_printf("%s", e->name), e->lo, e->hi);
             for (size_t k = 0; k < e->n_maps && st == BNM_OK; k++)

@@ -90,7 +90,51 @@ typedef struct cb_user {
     size_t evaluated;  /* particles of generation batches (not the best re-run) */
     uint64_t noise_seed;
     bool bad; /* an invariant failed (asserting inside the child would not report) */
+    bool write_sim; /* write a small file to each sim_out of the best re-run */
+    size_t sim_out_seen; /* particles of the best re-run that were offered a file */
 } cb_user;
+
+/* A stand-in for the engine's simulate file: /bold [1, 2, 3] = run index + 0.5 * i,
+ * /scores/cost [1] and the root attribute model = "fake". */
+static bool write_fake_sim(const char *path, size_t run, double cost)
+{
+    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return false;
+    double bold[6];
+    for (int i = 0; i < 6; i++)
+        bold[i] = (double)run + 0.5 * i;
+    hsize_t d3[3] = {1, 2, 3}, d1 = 1;
+    hid_t sp = H5Screate_simple(3, d3, NULL), s1 = H5Screate_simple(1, &d1, NULL);
+    hid_t ds = H5Dcreate2(f, "bold", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    bool ok = ds >= 0 &&
+              H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, bold) >= 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    hid_t g = H5Gcreate2(f, "scores", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ds = g >= 0 ? H5Dcreate2(g, "cost", H5T_NATIVE_DOUBLE, s1, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT)
+                : -1;
+    ok = ok && ds >= 0 &&
+         H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &cost) >= 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (g >= 0)
+        H5Gclose(g);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 4);
+    hid_t sc = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "model", t, sc, H5P_DEFAULT, H5P_DEFAULT);
+    ok = ok && a >= 0 && H5Awrite(a, t, "fake") >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sc);
+    H5Tclose(t);
+    H5Sclose(sp);
+    H5Sclose(s1);
+    return H5Fclose(f) >= 0 && ok;
+}
 
 /* Targets follow the subject's ID ("s0", "s1": the trailing digit), not its index, so
  * one subject has the same targets in every run file that lists it. */
@@ -149,6 +193,15 @@ static bnm_status analytic(bnm_context *ctx, const bnm_opt_batch *b, void *user)
         b->gof[q] = 1 - 1.5 * b->cost[q];
         b->fic_penalty[q] = 0;
         b->diverged[q] = 0;
+    }
+    if (b->best_rerun != (b->sim_out != NULL))
+        u->bad = true; /* files are offered to the re-run only */
+    for (size_t q = 0; b->sim_out && q < b->n; q++) {
+        if (!b->sim_out[q] || access(b->sim_out[q], F_OK) == 0)
+            u->bad = true; /* a name, and nothing there yet */
+        u->sim_out_seen++;
+        if (u->write_sim && !write_fake_sim(b->sim_out[q], b->run[q], b->cost[q]))
+            u->bad = true;
     }
     if (u->sleep_ms) {
         struct timespec ts = {0, (long)u->sleep_ms * 1000000L};
@@ -614,6 +667,8 @@ static void expect_error(const char *text, const size_t *nodes, bnm_status st,
     write_text(dir, "map.txt", "0.1 0.2 0.3 0.4 0.5 0.6\n");
     write_text(dir, "map7.txt", "0.1 0.2 0.3 0.4 0.5 0.6 0.7\n");
     write_text(dir, "zero.txt", "0 0 0 0 0 0\n");
+    write_text(dir, "nopair.txt", "1 1 2 3 4 4\n");  /* 1 pairs with 3 and with 4 */
+    write_text(dir, "swapped.txt", "1 2 3 2 1 3\n"); /* 1 and 2 would merge */
     bnm_context *ctx = NULL;
     ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
     bnm_run *run = NULL;
@@ -700,6 +755,27 @@ START_TEST(bad_subjects_with_different_n)
     size_t nodes[2] = {6, 8};
     expect_error(HEAD SUBJ2 "free: {G: [0, 1]}\n" OPTZ, nodes, BNM_ERR_DATA, "run.yaml:",
                  "subject 's1' has 8 nodes but subject 's0' has 6");
+}
+END_TEST
+
+START_TEST(bad_symmetric)
+{
+    /* Odd N: node i + N/2 is no node's mirror. */
+    size_t five[1] = {5};
+    expect_error(HEAD SUBJ1 "free: {w_p: [0, 3]}\nheterogeneous: {w_p: {symmetric: true}}\n"
+                 OPTZ, five, BNM_ERR_RUN, "run.yaml:9:23: error: ",
+                 "heterogeneous.w_p.symmetric needs an even number of nodes, the connectome "
+                 "has 5");
+    /* Labels that do not pair one to one across the hemispheres. */
+    expect_error(HEAD SUBJ1 "free: {w_p: [0, 3]}\n"
+                 "heterogeneous: {w_p: {groups: nopair.txt, symmetric: true}}\n" OPTZ,
+                 NULL, BNM_ERR_DATA, "run.yaml:9:43: error: heterogeneous.w_p.groups with "
+                 "symmetric: true: the labels do not pair up",
+                 "nodes 1 (label 1) and 3 (label 2) of the left hemisphere");
+    expect_error(HEAD SUBJ1 "free: {w_p: [0, 3]}\n"
+                 "heterogeneous: {w_p: {groups: swapped.txt, symmetric: true}}\n" OPTZ,
+                 NULL, BNM_ERR_DATA, "the labels do not pair up",
+                 "nodes 1 (label 1) and 2 (label 2) of the left hemisphere");
 }
 END_TEST
 
@@ -819,6 +895,163 @@ START_TEST(mapping_maps_auto_range_and_clamp)
 }
 END_TEST
 
+START_TEST(mapping_symmetric)
+{
+    char *dir = make_dir();
+    write_text(dir, "lr.txt", "1 1 2 3 3 4\n");   /* left labels 1, 2 pair with 3, 4 */
+    write_text(dir, "same.txt", "5 2 7 5 2 7\n"); /* the same labels on both sides */
+    write_text(dir, "m.txt", "1 2 4 3 6 0\n");    /* pair means 2, 4, 2 */
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_run *pairs = parse(ctx, dir, HEAD SUBJ1 "free: {G: [1, 5], w_p: [0, 2]}\n"
+                                     "heterogeneous: {w_p: {symmetric: true}}\n" OPTZ);
+    bnm_run *lr = parse(ctx, dir, HEAD SUBJ1 "free: {w_p: [0, 2]}\n"
+                                  "heterogeneous: {w_p: {groups: lr.txt, symmetric: true}}\n" OPTZ);
+    bnm_run *same = parse(ctx, dir, HEAD SUBJ1 "free: {w_p: [0, 2]}\n"
+                                    "heterogeneous: {w_p: {groups: same.txt, symmetric: true}}\n"
+                                    OPTZ);
+    bnm_run *maps = parse(ctx, dir, HEAD SUBJ1 "free: {J_N: [0.1, 0.5]}\n"
+                                    "heterogeneous: {J_N: {maps: [m.txt], symmetric: true}}\n"
+                                    OPTZ);
+    bnm_opt_problem *pp = NULL, *pl = NULL, *ps = NULL, *pm = NULL;
+    ck_assert_msg(problem(ctx, pairs, 6, NULL, &pp) == BNM_OK, "%s", bnm_context_message(ctx));
+    ck_assert_msg(problem(ctx, lr, 6, NULL, &pl) == BNM_OK, "%s", bnm_context_message(ctx));
+    ck_assert_msg(problem(ctx, same, 6, NULL, &ps) == BNM_OK, "%s", bnm_context_message(ctx));
+    ck_assert_msg(problem(ctx, maps, 6, NULL, &pm) == BNM_OK, "%s", bnm_context_message(ctx));
+
+    /* symmetric alone: one coordinate per mirrored pair (node k and node k + N/2). */
+    ck_assert_uint_eq(bnm_opt_problem_dim(pp), 4);
+    static const char *const want_p[] = {"G", "w_p_pair0", "w_p_pair1", "w_p_pair2"};
+    for (size_t j = 0; j < 4; j++)
+        ck_assert_str_eq(bnm_opt_problem_coord_name(pp, j), want_p[j]);
+    ck_assert(bnm_opt_problem_param_regional(pp, 1));
+    double x4[4] = {0.5, 0.0, 0.25, 1.0}, v[12];
+    bnm_opt_problem_map(pp, x4, v);
+    static const double wp[3] = {0.0, 0.5, 2.0};
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_double_eq(v[i], 3.0);
+        ck_assert_double_eq(v[6 + i], wp[i % 3]);
+    }
+
+    /* groups: labels pair one to one across hemispheres; named by the left label. */
+    ck_assert_uint_eq(bnm_opt_problem_dim(pl), 2);
+    ck_assert_str_eq(bnm_opt_problem_coord_name(pl, 0), "w_p_1");
+    ck_assert_str_eq(bnm_opt_problem_coord_name(pl, 1), "w_p_2");
+    double x2[2] = {0.25, 0.75};
+    bnm_opt_problem_map(pl, x2, v);
+    static const double wl[6] = {0.5, 0.5, 1.5, 0.5, 0.5, 1.5};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_double_eq(v[i], wl[i]);
+    /* The same labels on both sides: nothing to merge, one value per label as without. */
+    ck_assert_uint_eq(bnm_opt_problem_dim(ps), 3);
+    ck_assert_str_eq(bnm_opt_problem_coord_name(ps, 0), "w_p_2");
+    ck_assert_str_eq(bnm_opt_problem_coord_name(ps, 2), "w_p_7");
+
+    /* maps: each map averaged over mirrored pairs; the auto range follows the mean
+     * (max |m| = 4: c in [-1/4, 1/4]). */
+    double lo, hi;
+    bnm_opt_problem_coord_bounds(pm, 1, &lo, &hi);
+    ck_assert_double_eq(hi, 0.25);
+    double xm[2] = {0.5, 1.0};
+    bnm_opt_problem_map(pm, xm, v);
+    static const double mean[3] = {2, 4, 2};
+    for (size_t i = 0; i < 6; i++) {
+        double want = fmin(0.5, fmax(0.1, 0.3 * (1 + 0.25 * mean[i % 3])));
+        ck_assert_msg(fabs(v[i] - want) < 1e-15, "node %zu: %.17g vs %.17g", i, v[i], want);
+    }
+    ck_assert(v[0] == v[3] && v[1] == v[4] && v[2] == v[5]);
+    bnm_opt_problem_destroy(pp);
+    bnm_opt_problem_destroy(pl);
+    bnm_opt_problem_destroy(ps);
+    bnm_opt_problem_destroy(pm);
+    bnm_run_destroy(pairs);
+    bnm_run_destroy(lr);
+    bnm_run_destroy(same);
+    bnm_run_destroy(maps);
+    bnm_context_destroy(ctx);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- best_sim: the re-run's file ------------------------------------------------- */
+
+static size_t count_best_sim_files(const char *out)
+{
+    size_t n = 0;
+    for (int k = 0; k < 8; k++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/.best_sim_%d.h5", out, k);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+START_TEST(best_sim_copies_the_rerun_file)
+{
+    char *dir = make_dir();
+    write_text(dir, "labels.txt", LABELS6);
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_run *run = parse(ctx, dir, HEAD SUBJ2 "free: {G: [0.0, 10.0]}\n"
+                                   "optimizer: {popsize: 4, generations: 3}\n");
+    bnm_opt_problem *p = NULL;
+    ck_assert_int_eq(problem(ctx, run, 6, NULL, &p), BNM_OK);
+    char out[600], h5[700];
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(h5, sizeof h5, "%s/runs.h5", out);
+    cb_user u = {.p = p, .run = run, .noise_seed = 5, .write_sim = true};
+    ck_assert_msg(run_opt(ctx, p, out, false, &u) == BNM_OK, "%s", bnm_context_message(ctx));
+    ck_assert(!u.bad);
+    ck_assert_uint_eq(u.sim_out_seen, 2);
+    for (size_t k = 0; k < 2; k++) {
+        char name[100];
+        size_t n;
+        snprintf(name, sizeof name, "/runs/%zu/best_sim/bold", k);
+        double *bold = read_ds(h5, name, &n);
+        ck_assert_uint_eq(n, 6);
+        for (size_t i = 0; i < 6; i++)
+            ck_assert(bold[i] == (double)k + 0.5 * (double)i); /* run k's own file */
+        free(bold);
+        /* The file's root attributes come along on the group. */
+        snprintf(name, sizeof name, "/runs/%zu/best_sim", k);
+        char *model = read_attr_str(h5, name, "model");
+        ck_assert_str_eq(model, "fake");
+        free(model);
+        snprintf(name, sizeof name, "/runs/%zu/best_sim/scores/cost", k);
+        double *rc = read_ds(h5, name, &n);
+        snprintf(name, sizeof name, "/runs/%zu/best/cost", k);
+        double *bc = read_ds(h5, name, &n);
+        ck_assert(rc[0] == bc[0]);
+        free(rc);
+        free(bc);
+    }
+    ck_assert_uint_eq(count_best_sim_files(out), 0); /* copied, then removed */
+
+    /* A stale file from an earlier job is never taken for this job's re-run. */
+    char out2[600], stale[700];
+    snprintf(out2, sizeof out2, "%s/out2", dir);
+    ck_assert_int_eq(mkdir(out2, 0777), 0);
+    snprintf(stale, sizeof stale, "%s/.best_sim_0.h5", out2);
+    ck_assert(write_fake_sim(stale, 9, 0.0));
+    cb_user w = {.p = p, .run = run, .noise_seed = 5};
+    ck_assert_msg(run_opt(ctx, p, out2, false, &w) == BNM_OK, "%s", bnm_context_message(ctx));
+    ck_assert(!w.bad);
+    snprintf(h5, sizeof h5, "%s/runs.h5", out2);
+    hid_t f = H5Fopen(h5, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    ck_assert_int_eq(H5Lexists(f, "/runs/0/best_sim/bold", H5P_DEFAULT), 0);
+    ck_assert_int_gt(H5Lexists(f, "/runs/0/best_sim/params/G", H5P_DEFAULT), 0);
+    H5Fclose(f);
+    ck_assert_uint_eq(count_best_sim_files(out2), 0);
+    bnm_opt_problem_destroy(p);
+    bnm_run_destroy(run);
+    bnm_context_destroy(ctx);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- CSV ------------------------------------------------------------------------ */
 
 START_TEST(csv_matches_runs_h5)
@@ -896,6 +1129,8 @@ int main(void)
     tcase_add_test(t, bad_subjects_with_different_n);
     tcase_add_test(t, mapping_groups_values);
     tcase_add_test(t, mapping_maps_auto_range_and_clamp);
+    tcase_add_test(t, bad_symmetric);
+    tcase_add_test(t, mapping_symmetric);
     suite_add_tcase(s, t);
     TCase *r = tcase_create("driver");
     tcase_set_timeout(r, 300);
@@ -905,8 +1140,10 @@ int main(void)
     tcase_add_test(r, callback_failure_then_resume);
     tcase_add_test(r, resume_errors);
     tcase_add_test(r, csv_matches_runs_h5);
+    tcase_add_test(r, best_sim_copies_the_rerun_file);
     suite_add_tcase(s, r);
     suite_add_tcase(s, optimize_cli_tcase());
+    suite_add_tcase(s, optimize_engine_tcase());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

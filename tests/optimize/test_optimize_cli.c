@@ -1,14 +1,20 @@
 /* `clbnm optimize` end to end on PoCL: a tiny Hopf network (6 nodes, 20 s), G global and
- * `a` heterogeneous by groups, 2 generations of 4 particles. The engine's explicit-list
+ * `a` heterogeneous by groups, 2 generations of 4 particles; and kill -9 of the command
+ * mid-job, then --resume, against an uninterrupted run (rWW, w_p symmetric). The engine's explicit-list
  * path (bnm_engine_simulate_list) is checked against the ordinary simulate path: the
  * best particle, re-simulated by `clbnm simulate` with the same values written as
  * params, gives the same fc_corr. */
 #include <check.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run_cmd.h"
@@ -160,10 +166,167 @@ START_TEST(cli_optimize_end_to_end)
 }
 END_TEST
 
+/* History rows of run 0 in OUTDIR/checkpoint.h5 (0 without one). */
+static int64_t checkpoint_rows(const char *out)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/checkpoint.h5", out);
+    if (access(path, F_OK) != 0)
+        return 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return 0;
+    int64_t rows = 0;
+    hid_t g = H5Oopen(f, "runs/0", H5P_DEFAULT);
+    if (g >= 0) {
+        if (H5Aexists(g, "rows") > 0) {
+            hid_t a = H5Aopen(g, "rows", H5P_DEFAULT);
+            if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &rows) < 0)
+                rows = 0;
+            if (a >= 0)
+                H5Aclose(a);
+        }
+        H5Oclose(g);
+    }
+    H5Fclose(f);
+    return rows;
+}
+
+static bool same_all(const char *fa, const char *fb, const char *name)
+{
+    size_t na, nb;
+    double *a = read_all(fa, name, &na), *b = read_all(fb, name, &nb);
+    bool same = na == nb && memcmp(a, b, na * sizeof *a) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+/* `clbnm optimize` killed with SIGKILL after a few generations, then --resume: the
+ * histories, best particles, best re-runs and CSVs equal an uninterrupted run's. */
+START_TEST(cli_kill9_then_resume)
+{
+    char dir[] = "/tmp/clbnm_optkill_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char sc[1024] = "", bold[4096] = "", line[256];
+    for (int i = 0; i < N; i++) {
+        line[0] = 0;
+        for (int j = 0; j < N; j++) {
+            int d = abs(i - j);
+            snprintf(line + strlen(line), sizeof line - strlen(line), "%g ",
+                     (d == 1 || d == N - 1) ? 0.5 : 0.0);
+        }
+        strcat(sc, line);
+        strcat(sc, "\n");
+    }
+    unsigned r = 3;
+    for (int i = 0; i < N; i++) {
+        for (int v = 0; v < 8; v++) {
+            r = r * 1103515245u + 12345u;
+            snprintf(line, sizeof line, "%.4f ", (double)((r >> 8) % 10000) / 10000.0);
+            strcat(bold, line);
+        }
+        strcat(bold, "\n");
+    }
+    put(dir, "sc.txt", sc);
+    put(dir, "bold.txt", bold);
+    put(dir, "run.yaml",
+        "model: rww\nduration: 4\ntr: 1\nbold_remove: 0\nseed: 2\nfic: false\n"
+        "subjects:\n  - id: s1\n    sc: sc.txt\n    bold: bold.txt\n"
+        "fit: {terms: [+fc_corr]}\noutputs: {fcd: false}\n"
+        "free: {G: [0.1, 0.6], w_p: [1.0, 1.6]}\n"
+        "heterogeneous: {w_p: {symmetric: true}}\n"
+        "optimizer: {popsize: 3, generations: 8, seeds: [1, 2], tolfun: 0}\n");
+    char run[600], ref[600], cut[600], cache[600];
+    snprintf(run, sizeof run, "%s/run.yaml", dir);
+    snprintf(ref, sizeof ref, "%s/ref", dir);
+    snprintf(cut, sizeof cut, "%s/cut", dir);
+    snprintf(cache, sizeof cache, "CLBNM_CACHE_DIR=%s/cache", dir);
+    const char *env[] = {cache, NULL};
+    const char *args[] = {"optimize", run, "-o", ref, "--quiet", NULL};
+    run_result rr = run_clbnm(args, env);
+    ck_assert_msg(rr.exit_code == 0, "exit %d: %s", rr.exit_code, rr.err);
+    run_result_free(&rr);
+
+    const char *exe = getenv("CLBNM_EXE");
+    ck_assert_ptr_nonnull(exe);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        putenv(cache);
+        execl(exe, exe, "optimize", run, "-o", cut, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    /* Kill it once two generations are checkpointed, without warning. */
+    int64_t rows = 0;
+    for (int t = 0; t < 12000 && rows < 2 * 3; t++) {
+        struct timespec ts = {0, 5000000L};
+        nanosleep(&ts, NULL);
+        rows = checkpoint_rows(cut);
+    }
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                  "clbnm optimize finished before it was killed");
+    char path[700];
+    snprintf(path, sizeof path, "%s/runs.h5", cut);
+    ck_assert_int_ne(access(path, F_OK), 0); /* it died mid-job */
+    ck_assert_int_lt(checkpoint_rows(cut), 8 * 3);
+
+    const char *rargs[] = {"optimize", run, "-o", cut, "--resume", "--quiet", NULL};
+    rr = run_clbnm(rargs, env);
+    ck_assert_msg(rr.exit_code == 0, "exit %d: %s", rr.exit_code, rr.err);
+    run_result_free(&rr);
+
+    char fr[700], fc[700];
+    snprintf(fr, sizeof fr, "%s/runs.h5", ref);
+    snprintf(fc, sizeof fc, "%s/runs.h5", cut);
+    static const char *const names[] = {"history/x", "history/cost", "history/scores/fc_corr",
+                                        "history/params/w_p", "best/x", "best/cost",
+                                        "best_sim/scores/cost"};
+    for (int k = 0; k < 2; k++)
+        for (size_t j = 0; j < sizeof names / sizeof *names; j++) {
+            char n[100];
+            snprintf(n, sizeof n, "/runs/%d/%s", k, names[j]);
+            ck_assert_msg(same_all(fr, fc, n), "%s differs after kill -9 and --resume", n);
+        }
+    for (int k = 0; k < 2; k++) {
+        char a[700], b[700];
+        snprintf(a, sizeof a, "%s/history_%d.csv", ref, k);
+        snprintf(b, sizeof b, "%s/history_%d.csv", cut, k);
+        char *ta = slurp(a), *tb = slurp(b);
+        ck_assert_str_eq(ta, tb);
+        free(ta);
+        free(tb);
+    }
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 TCase *optimize_cli_tcase(void)
 {
     TCase *t = tcase_create("cli");
     tcase_set_timeout(t, 600);
     tcase_add_test(t, cli_optimize_end_to_end);
+    tcase_add_test(t, cli_kill9_then_resume);
     return t;
 }

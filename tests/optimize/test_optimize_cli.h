@@ -5,5 +5,7 @@
 #include <check.h>
 
 TCase *optimize_cli_tcase(void);
+/* bnm_opt_engine_eval on PoCL (test_optimize_engine.c). */
+TCase *optimize_engine_tcase(void);
 
 #endif

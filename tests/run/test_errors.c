@@ -174,6 +174,49 @@ START_TEST(heterogeneous_needs_free)
 }
 END_TEST
 
+START_TEST(heterogeneous_symmetric_errors)
+{
+    static const char *const free_opt = "free: {w_p: [0, 1]}\n";
+    char text[600];
+    /* the key's value */
+    snprintf(text, sizeof text, BASE "%sheterogeneous: {w_p: {symmetric: yes}}\n"
+             "optimizer: {popsize: 4, generations: 2}\n", free_opt);
+    tr_expect_error(text, OPT, E,
+                    "run.yaml:8:34: error: 'heterogeneous.w_p.symmetric' must be true or "
+                    "false, got 'yes'");
+    /* symmetric: false alone leaves nothing to vary */
+    snprintf(text, sizeof text, BASE "%sheterogeneous: {w_p: {symmetric: false}}\n"
+             "optimizer: {popsize: 4, generations: 2}\n", free_opt);
+    tr_expect_error(text, OPT, E,
+                    "run.yaml:8:23: error: 'heterogeneous.w_p' needs 'groups', 'maps' or "
+                    "'symmetric: true'\n"
+                    "  hint: give groups: FILE (one value per label), maps: [FILES], or "
+                    "symmetric: true (one value per pair of mirrored nodes)");
+    snprintf(text, sizeof text, BASE "%sheterogeneous: {w_p: {}}\n"
+             "optimizer: {popsize: 4, generations: 2}\n", free_opt);
+    tr_expect_error(text, OPT, E,
+                    "run.yaml:8:22: error: 'heterogeneous.w_p' needs 'groups', 'maps' or "
+                    "'symmetric: true'\n"
+                    "  hint: give groups: FILE (one value per label), maps: [FILES], or "
+                    "symmetric: true (one value per pair of mirrored nodes)");
+    /* coef_range belongs to maps, also beside symmetric */
+    snprintf(text, sizeof text, BASE "%sheterogeneous: {w_p: {symmetric: true, coef_range: "
+             "[0, 1]}}\n"
+             "optimizer: {popsize: 4, generations: 2}\n", free_opt);
+    tr_expect_error(text, OPT, E,
+                    "run.yaml:8:40: error: 'heterogeneous.w_p.coef_range' needs 'maps'\n"
+                    "  hint: coef_range applies to maps");
+    /* groups and maps together stay an error */
+    snprintf(text, sizeof text, BASE "%sheterogeneous: {w_p: {groups: g.txt, maps: [m.txt], "
+             "symmetric: true}}\n"
+             "optimizer: {popsize: 4, generations: 2}\n", free_opt);
+    tr_expect_error(text, OPT, E,
+                    "run.yaml:8:38: error: 'heterogeneous.w_p' needs exactly one of 'groups' or "
+                    "'maps'\n"
+                    "  hint: give groups: FILE (one value per label) or maps: [FILES]");
+}
+END_TEST
+
 /* ---- checks against the model's names and the connectome ----------------------------- */
 
 static const char *const model_params[] = {"G", "w_p", "J_N", "wIE", "sigma"};
@@ -234,6 +277,24 @@ START_TEST(node_count_checks)
                        "nodes, the connectome has 67\n"
                        "  hint: nodes 0..N/2-1 and N/2..N-1 are taken as the two hemispheres, so "
                        "N must be even");
+    /* symmetric pairs node i with node i + N/2 */
+    bnm_run *r = tr_ok(BASE "free: {w_p: [0, 1]}\n"
+                            "heterogeneous: {w_p: {groups: g.txt, symmetric: true}}\n"
+                            "optimizer: {popsize: 4, generations: 2}\n",
+                       OPT);
+    bnm_context *ctx = NULL;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    ck_assert_int_eq(bnm_run_check_nodes(ctx, r, 7), BNM_ERR_RUN);
+    ck_assert_str_eq(bnm_context_message(ctx),
+                     "run.yaml:8:38: error: heterogeneous.w_p.symmetric needs an even number of "
+                     "nodes, the connectome has 7\n"
+                     "  hint: node i and node i + N/2 are taken as mirror images (left "
+                     "hemisphere first, right in the same order), so N must be even; for "
+                     "another node order give groups with one label per mirrored pair and no "
+                     "symmetric");
+    ck_assert_int_eq(bnm_run_check_nodes(ctx, r, 8), BNM_OK);
+    bnm_context_destroy(ctx);
+    bnm_run_destroy(r);
     expect_nodes_error(BASE "params: {w_p: [1, 2, 3]}\n", 2,
                        "run.yaml:7:10: error: params.w_p has 3 values, the connectome has 2 nodes\n"
                        "  hint: give one number for every node, or a single number for all");
@@ -429,6 +490,7 @@ TCase *tr_case_errors(void)
     tcase_add_test(tc, zero_or_negative_n);
     tcase_add_test(tc, sweep_shape_errors);
     tcase_add_test(tc, heterogeneous_needs_free);
+    tcase_add_test(tc, heterogeneous_symmetric_errors);
     tcase_add_test(tc, unknown_parameter_names);
     tcase_add_test(tc, node_count_checks);
     tcase_add_test(tc, time_step_errors);

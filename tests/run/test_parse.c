@@ -376,6 +376,8 @@ START_TEST(optimize_defaults_and_any_mode)
     ck_assert(!r->hetero[0].coef_auto);
     ck_assert_double_eq(r->hetero[0].coef_lo, -1);
     ck_assert_double_eq(r->hetero[0].coef_hi, 2);
+    ck_assert(!r->hetero[0].symmetric); /* default */
+    ck_assert_int_eq(r->hetero[0].symmetric_loc.line, 0);
     /* optimize runs are scored: -fcd_ks is requested, windows were checked. */
     ck_assert_int_eq(r->counts.n_win, 108);
     bnm_run_destroy(r);
@@ -390,6 +392,32 @@ START_TEST(optimize_defaults_and_any_mode)
 }
 END_TEST
 
+START_TEST(heterogeneous_symmetric_parses)
+{
+    bnm_run *r = tr_ok("model: rww\nduration: 600\ntr: 1\nsubjects: [{id: a, sc: s}]\n"
+                       "fic: false\n"
+                       "free: {w_p: [0, 1], J_N: [0.1, 0.5], wIE: [0.5, 2]}\n"
+                       "heterogeneous:\n"
+                       "  w_p: {groups: g.txt, symmetric: true}\n"
+                       "  J_N: {maps: [m.txt], symmetric: false}\n"
+                       "  wIE: {symmetric: true}\n"
+                       "optimizer: {popsize: 8, generations: 3}\n",
+                       BNM_RUN_MODE_OPTIMIZE);
+    ck_assert_uint_eq(r->n_hetero, 3);
+    ck_assert(r->hetero[0].symmetric);
+    ck_assert_str_eq(r->hetero[0].groups, "g.txt");
+    ck_assert_int_eq(r->hetero[0].symmetric_loc.line, 8);
+    ck_assert_int_eq(r->hetero[0].symmetric_loc.col, 24);
+    ck_assert(!r->hetero[1].symmetric);
+    ck_assert_uint_eq(r->hetero[1].n_maps, 1);
+    /* symmetric alone: neither groups nor maps */
+    ck_assert(r->hetero[2].symmetric);
+    ck_assert_ptr_null(r->hetero[2].groups);
+    ck_assert_uint_eq(r->hetero[2].n_maps, 0);
+    bnm_run_destroy(r);
+}
+END_TEST
+
 TCase *tr_case_parse(void)
 {
     TCase *tc = tcase_create("parse");
@@ -399,5 +427,6 @@ TCase *tr_case_parse(void)
     tcase_add_test(tc, per_node_params_and_other_keys);
     tcase_add_test(tc, missing_file_is_an_io_error);
     tcase_add_test(tc, optimize_defaults_and_any_mode);
+    tcase_add_test(tc, heterogeneous_symmetric_parses);
     return tc;
 }

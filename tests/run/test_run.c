@@ -109,6 +109,7 @@ int main(void)
     suite_add_tcase(s, tr_case_time());
     suite_add_tcase(s, tr_case_sweep());
     suite_add_tcase(s, tr_case_sobol());
+    suite_add_tcase(s, tr_case_derive());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -29,5 +29,6 @@ TCase *tr_case_errors(void);
 TCase *tr_case_time(void);
 TCase *tr_case_sweep(void);
 TCase *tr_case_sobol(void);
+TCase *tr_case_derive(void);
 
 #endif

@@ -8,7 +8,9 @@
  * callback. Runs stop independently (the stop criteria of cmaes.h, max_generations =
  * optimizer.generations). At the end the best particle of every run (lowest cost, ties
  * by the earliest evaluation, NaN never best) is evaluated once more, in one last batch
- * marked best_rerun. Every particle of a run uses the run file's noise seed.
+ * marked best_rerun, which offers the callback a file per particle (sim_out) for the
+ * re-run's whole simulate output (bnm_opt_engine_rerun writes it). Every particle of a
+ * run uses the run file's noise seed.
  *
  * Free coordinates. The optimizer sees x in [0, 1]^d; coordinate j maps linearly to
  * lo_j + x_j (hi_j - lo_j) (no log scale: the run file has no key for it). Per free
@@ -25,7 +27,20 @@
  *     itself while P ranges over all of [lo, hi]. A map with M_k = 0 carries no
  *     information and is an error under auto. An explicit coef_range [a, b] is used as
  *     given (the clamp still applies).
- *   Hemispheric symmetry is not offered: the run file has no key for it.
+ *   Hemispheric symmetry, key heterogeneous.P.symmetric: true (clbnm/run.h). Node i's
+ *   mirror is node (i + N/2) mod N: the left hemisphere first, the right one in the same
+ *   order (fit.exc_interhemispheric's convention, and clBNM's synthetic connectomes put
+ *   region k of the left at k and its mirror at k + N/2); N must be even. For data in
+ *   another order, give groups with one label per mirrored pair instead.
+ *   - symmetric alone: one coordinate "P_pairK" in [lo, hi] per mirrored pair, K = 0 ..
+ *     N/2-1; nodes K and K + N/2 take its value.
+ *   - with groups: mirrored nodes share a value as nodes of one label do. The labels
+ *     must pair one to one across the hemispheres (each left label's mirrors carry one
+ *     right label, and that right label mirrors only it; the same label on both sides
+ *     is the common case); the pair is one coordinate named by its left label. Labels
+ *     that would merge two groups of one hemisphere are an error naming the two nodes.
+ *   - with maps: each map is replaced by its mean over mirrored pairs (m[i] = m[i + N/2]
+ *     = (m[i] + m[i + N/2]) / 2) before the automatic range, so P_i = P_{i + N/2}.
  *
  * Durability. After every generation the driver writes OUTDIR/checkpoint.h5 (to a
  * temporary name in OUTDIR, flushed, then renamed over the old one): per run its CMA-ES
@@ -33,10 +48,12 @@
  * history is rewritten in full each time (simple, and small next to a simulation);
  * resume restores both and continues, so an interrupted-then-resumed job produces
  * bitwise the same histories, best particles and outputs as an uninterrupted one,
- * given a deterministic callback. The checkpoint records the run file text and the
- * problem's shape and coordinate bounds; resuming with a different run file (or map
- * files that change the automatic coefficient ranges) is an error. Starting without
- * resume into a folder that holds a checkpoint is an error (nothing is overwritten).
+ * given a deterministic callback. The best re-run's files (OUTDIR/.best_sim_K.h5) live
+ * only from the re-run batch until runs.h5 is written; stale ones are removed first.
+ * The checkpoint records the run file text and the problem's shape and coordinate
+ * bounds; resuming with a different run file (or map files that change the automatic
+ * coefficient ranges) is an error. Starting without resume into a folder that holds a
+ * checkpoint is an error (nothing is overwritten).
  *
  * Outputs (written at the end, each to a temporary name and renamed):
  *   OUTDIR/runs.h5: root attributes clbnm_version, model, model_source, device,
@@ -51,10 +68,19 @@
  *     only), history/generation, history/particle [rows] int32;
  *     best/{x [d], params/NAME (scalar or [N]), cost, gof, fic_penalty, scores/TERM,
  *     generation, particle} (scalars);
- *     best_sim/{params/NAME [1] or [1, N], sims/subject [1] string, sims/subject_index
- *     [1] int32 (0), sims/seed [1] u64,
- *     scores/TERM, scores/gof, scores/cost, scores/fic_penalty [1], status/diverged [1]}:
- *     the best particle's re-run in the simulate file's names.
+ *     best_sim: the best particle's re-run. When the callback wrote its sim_out file,
+ *     that whole file (a simulate file of one simulation, clbnm/h5out.h), root
+ *     attributes on the group: with the engine (bnm_opt_engine_rerun) bold [1, n_vol, N],
+ *     fc [1, n_pairs] and fc_pairs, fcd, states_mean/VAR [1, N], scores/{TERM, gof, cost,
+ *     fic_penalty}, status/{diverged, written}, fic/{failed, trials} with the
+ *     FIC-controlled param per node in params/NAME [1, N], every other model param in
+ *     params/NAME ([1] or [1, N]), sims/{subject, subject_index (0), seed},
+ *     subjects/ID/{sc, lengths, emp_fc, emp_fcd}, and the attributes clbnm_version,
+ *     model, model_source, model_hash, device, precision, run_file (the optimize run
+ *     file), created, complete. Otherwise (a callback that writes no file) only
+ *     {params/NAME [1] or [1, N] of the free params, sims/subject [1] string,
+ *     sims/subject_index [1] int32 (0), sims/seed [1] u64, scores/TERM, scores/gof,
+ *     scores/cost, scores/fic_penalty [1], status/diverged [1]}.
  *   OUTDIR/history_k.csv: header "generation,particle,cost,gof,TERM...,COORD..." then
  *   one row per particle; COORD are the free coordinates in parameter units, %.17g. */
 #ifndef CLBNM_OPTIMIZE_H
@@ -65,6 +91,7 @@
 #include <stdint.h>
 
 #include "clbnm/context.h"
+#include "clbnm/engine.h"
 #include "clbnm/fit.h" /* BNM_FIT_N_TERMS */
 #include "clbnm/run.h"
 
@@ -93,6 +120,12 @@ typedef struct bnm_opt_batch {
     double *scores;                  /* [n][BNM_FIT_N_TERMS], larger is better */
     double *fic_penalty;             /* [n] */
     uint8_t *diverged;               /* [n] */
+
+    /* best_rerun only, else NULL: sim_out[q] names a file (in OUTDIR, absent at the
+     * call) where the callback may write particle q's full simulate file (interface.md
+     * 4), e.g. with bnm_run_derive_one and bnm_engine_simulate. The driver copies each
+     * one that exists into runs.h5 as /runs/K/best_sim (K = run[q]) and removes it. */
+    const char *const *sim_out;
 } bnm_opt_batch;
 
 /* Evaluates a batch. A failure (recorded in ctx) stops the job; the last checkpoint
@@ -120,7 +153,9 @@ typedef struct bnm_opt_problem bnm_opt_problem;
  * line and column: unknown free parameter (did you mean), lo >= hi, popsize < 2, a
  * label or map file whose length is not N, a non-integer label, a zero map under
  * coef_range auto, a free or heterogeneous FIC-controlled param while fic is enabled,
- * subjects with different N. The caller owns *out (bnm_opt_problem_destroy). */
+ * subjects with different N, symmetric with an odd N (bnm_run_check_nodes, which also
+ * checks per-node params) or with labels that do not pair up across the hemispheres.
+ * The caller owns *out (bnm_opt_problem_destroy). */
 bnm_status bnm_opt_problem_create(bnm_context *ctx, const bnm_opt_problem_config *cfg,
                                   bnm_opt_problem **out);
 /* NULL is accepted. */
@@ -160,6 +195,31 @@ void bnm_opt_config_init_defaults(bnm_opt_config *cfg);
 /* Runs the whole job (see the top of this file). BNM_ERR_IO names the file that could
  * not be written; a callback failure is returned as the callback's status. */
 bnm_status bnm_optimize(bnm_context *ctx, const bnm_opt_problem *p, const bnm_opt_config *cfg);
+
+/* ---- The engine as evaluator (optim/driver/engine_eval.c) ---------------------- */
+
+typedef struct bnm_opt_engine {
+    const bnm_run *run;       /* the optimize run, borrowed */
+    bnm_engine_options opts;  /* device, precision, budgets; on_batch as in
+                                 bnm_opt_engine_rerun for the re-run */
+} bnm_opt_engine;
+
+/* An evaluation callback; user is a bnm_opt_engine. A generation batch is one
+ * bnm_engine_simulate_list call, the best re-run is bnm_opt_engine_rerun; gof and cost
+ * come from the scores (bnm_fit_gof, bnm_fit_cost). The engine is set up anew for each
+ * call (it logs, at debug level, the batch's wall time next to its kernel time). */
+bnm_status bnm_opt_engine_eval(bnm_context *ctx, const bnm_opt_batch *batch, void *user);
+
+/* The best re-run with the engine, for a callback's best_rerun batch: particle q runs
+ * alone as the simulate run bnm_run_derive_one makes of it (subject[q], seed[q], its
+ * values), which keeps the generation batches' kernel, so its scores equal those the
+ * particle got in its generation; the engine writes the run's whole simulate file to
+ * batch->sim_out[q] (no file when sim_out is NULL). Fills scores, fic_penalty,
+ * diverged, gof and cost of every particle. opts may be NULL (defaults); its on_batch,
+ * when set, also sees each re-run's results with v->first = q (the particle's index in
+ * the batch, as with a list) and v->n = 1. */
+bnm_status bnm_opt_engine_rerun(bnm_context *ctx, const bnm_run *run,
+                                const bnm_opt_batch *batch, const bnm_engine_options *opts);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,8 @@
  *   - integrator: euler | heun | rk4; precision: float | double.
  *   - optimizer: popsize and generations required; sigma0 default 0.5, tolfun 1e-3,
  *     seeds default [seed]; method cmaes.
+ *   - heterogeneous.P.symmetric: true|false (default false): node i and its mirror
+ *     i + N/2 share P's value (bnm_run_hetero; alone, with groups or with maps).
  *   - -fcd_ks is "requested" (n_win >= 2 enforced) when scores are computed: fit given,
  *     a subject with empirical BOLD, or an optimize run. */
 #ifndef CLBNM_RUN_H
@@ -180,8 +182,14 @@ typedef struct bnm_run_free {
     bnm_run_loc loc;
 } bnm_run_free;
 
-/* optimize: one `heterogeneous` entry: either groups (one free value per label) or maps
- * (P_i = P * (1 + sum_k c_k map_k[i])). */
+/* optimize: one `heterogeneous` entry: groups (one free value per label), maps
+ * (P_i = P * (1 + sum_k c_k map_k[i])), or neither with symmetric (one free value per
+ * pair of mirrored nodes). symmetric (key `symmetric: true|false`, default false) ties
+ * node i to its mirror, node (i + N/2) mod N: the left hemisphere is nodes 0..N/2-1 and
+ * its mirror image N/2..N-1 in the same order (the convention of
+ * fit.exc_interhemispheric and of clBNM's synthetic connectomes), so N must be even
+ * (bnm_run_check_nodes). With groups, mirrored nodes share their labels' values; with
+ * maps, each map is averaged over mirrored pairs (clbnm/optimize.h has the mapping). */
 typedef struct bnm_run_hetero {
     char *name;
     char *groups;       /* resolved path, or NULL */
@@ -189,8 +197,10 @@ typedef struct bnm_run_hetero {
     size_t n_maps;
     bool coef_auto;     /* coef_range: auto (default) */
     double coef_lo, coef_hi;
+    bool symmetric;
     bnm_run_loc loc, groups_loc;
     bnm_run_loc *maps_loc; /* n_maps */
+    bnm_run_loc symmetric_loc; /* of the key; line 0 when absent */
 } bnm_run_hetero;
 
 typedef struct bnm_run_optimizer {
@@ -309,8 +319,25 @@ bnm_status bnm_run_check_model(bnm_context *ctx, const bnm_run *run,
                                const char *const *param_names, size_t n_param_names,
                                const char *const *var_names, size_t n_var_names);
 /* Checks what depends on the number of nodes: N even when fit.exc_interhemispheric is
- * set, per-node params of length N. */
+ * set or a heterogeneous param is symmetric, per-node params of length N. */
 bnm_status bnm_run_check_nodes(bnm_context *ctx, const bnm_run *run, size_t n_nodes);
+
+/* One simulation of run as a simulate run of its own (`clbnm optimize` re-runs each
+ * run's best particle this way, so the engine writes it in full like a simulate file):
+ * subject `subject` alone, noise seed `seed`, no sweep, free, heterogeneous or
+ * optimizer, mode BNM_RUN_MODE_SIMULATE, and param k of names (n_params of them; a model
+ * param name or alias) set to values[k * n_nodes + i] at node i: a regional one as a
+ * params list of n_nodes values, a global one (values[k * n_nodes]) as a one-point grid
+ * sweep [v, v, 1]. A params entry of the same name is replaced. The one-point sweep, not
+ * a params entry, keeps a global value per simulation as in the optimize batches
+ * (bnm_engine_simulate_list): the engine then generates the same kernel and reproduces
+ * the batches' results bit for bit, where a params entry would become a compile-time
+ * constant. Everything else (times, outputs, fit, fic, paths, text, locations) is
+ * copied. The caller owns *out (bnm_run_destroy). */
+bnm_status bnm_run_derive_one(bnm_context *ctx, const bnm_run *run, size_t subject,
+                              uint64_t seed, size_t n_params, const char *const *names,
+                              const bool *regional, size_t n_nodes, const double *values,
+                              bnm_run **out);
 
 /* Sweep: parameter sets per subject (1 without a sweep), swept names in column order,
  * and total simulations (n_subjects x n_sets; 0 if it overflows uint64). */
