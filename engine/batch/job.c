@@ -373,11 +373,6 @@ static bnm_status plan_outputs(bnm_context *ctx, job *j)
                          "cannot compute: fic_penalty is 0",
                          run->path);
     }
-    if (run->outputs.n_states_ts > 0)
-        return bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
-                        "%s:%d:%d: error: outputs.states_ts is not supported by this engine yet",
-                        run->path, run->outputs.states_ts_loc.line,
-                        run->outputs.states_ts_loc.col);
     if (!ir->has_bold)
         return bnm_fail(ctx, BNM_ERR_MODEL, "model %s has no `bold` statement", ir->name);
     if (ir->bold.kind != BNM_REF_STATE &&

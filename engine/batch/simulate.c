@@ -32,6 +32,7 @@ typedef struct batch_bufs {
     double *velocity;
     double *sim_params, *node_params, *states;
     double *bold, *vol, *samp, *sums, *lets;
+    double *ts; /* [n_ts_vars][B][ts samples per launch][N] */
     uint8_t *diverged;
     bnm_sim_status *status;
     double *fc, *fcd, *ks, *scores, *row;
@@ -61,6 +62,7 @@ static void bufs_free(batch_bufs *b)
     free(b->samp);
     free(b->sums);
     free(b->lets);
+    free(b->ts);
     free(b->diverged);
     free(b->status);
     free(b->fc);
@@ -80,12 +82,13 @@ static void bufs_free(batch_bufs *b)
 /* Sizes that decide the batch size (engine.h documents the formula). */
 typedef struct sizes {
     size_t N, ns, nt, hl, nc, nsp, nnp, nq, nsw, n_vol, n_pairs, n_fcd, vcap, scap, rsize;
+    size_t nts, tscap; /* states_ts variables, samples of each per launch */
 } sizes;
 
 static uint64_t host_bytes_per_sim(const sizes *z, bool per_sim_delays)
 {
     uint64_t b = 8 * z->N * (z->n_vol + 2 * z->ns + z->nq + z->vcap + z->scap * z->ns +
-                             z->nnp + 1);
+                             z->nnp + 1 + z->nts * z->tscap);
     b += 8 * (z->n_pairs + z->n_fcd + z->nsp + z->nsw + 16);
     if (per_sim_delays)
         b += 8 * z->N * z->N;
@@ -168,6 +171,9 @@ typedef struct engine {
     sizes z;
     batch_bufs b;
     uint64_t B, L;
+    uint64_t samp_every;   /* BW steps between the kernel's state samples (0: none) */
+    int *ts_kind, *ts_index; /* per states_ts variable: 0 state / 1 let, its index */
+    bool ts_needs_lets;
     bnm_progress prog;
     bnm_engine_stats *stats;
     const bnm_engine_options *opts;
@@ -194,8 +200,10 @@ static bnm_status alloc_bufs(bnm_context *ctx, engine *e)
               A(b->scores, B * BNM_FIT_N_TERMS) && A(b->row, B * N) && A(b->emp, B) &&
               A(b->subj32, B) && A(b->fic_p, B * N) && A(b->penalty, B) &&
               A(b->fic_unstable, B) && A(b->fic_failed, B) && A(b->fic_trials, B);
-    if (ok && e->j.mean_needs_lets)
+    if (ok && (e->j.mean_needs_lets || e->ts_needs_lets))
         ok = A(b->lets, (size_t)e->j.ir->n_lets * N);
+    if (ok && z->nts)
+        ok = A(b->ts, z->nts * B * z->tscap * N);
     if (ok && e->j.delays)
         ok = A(b->delays, (e->j.velocity_swept ? B : e->j.n_subj) * N * N);
 #undef A
@@ -340,16 +348,24 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         e->stats->peak_device_bytes = dev;
     const bnm_run_counts *c = &run->counts;
     memset(b->sums, 0, n * z->nq * N * sizeof *b->sums);
-    double t_samp = (double)run->states_sampling_ns / (double)BNM_NS_PER_MS * j->time_per_ms;
+    /* model time of BW step kb */
+    double t_bw = (double)run->bw_dt_ns / (double)BNM_NS_PER_MS * j->time_per_ms;
     double per_launch_units = (double)n * (double)N * (double)c->n_inner;
+    const uint64_t every = e->samp_every, bps = (uint64_t)c->bw_per_samp;
+    const uint64_t bpt = (uint64_t)c->bw_per_ts;
     for (uint64_t kb = 0; kb < (uint64_t)c->n_bw; kb += e->L) {
         uint64_t nb = (uint64_t)c->n_bw - kb < e->L ? (uint64_t)c->n_bw - kb : e->L;
         uint64_t nv = 0, nsm = 0;
         uint64_t vbase = kb / (uint64_t)c->bw_per_vol;
-        uint64_t sbase = kb / (uint64_t)c->bw_per_samp;
+        uint64_t sbase = every ? kb / every : 0;
+        /* states_ts samples u0 .. u0 + nts_l - 1 end in this launch (analysis.md 4.4) */
+        uint64_t u0 = z->nts ? kb / bpt : 0, u1 = z->nts ? (kb + nb) / bpt : 0;
+        if (u1 > (uint64_t)c->n_ts)
+            u1 = (uint64_t)c->n_ts;
+        uint64_t nts_l = u1 > u0 ? u1 - u0 : 0;
         double t0 = bnm_now_s();
-        st = bnm_fused_run(ctx, e->fk, kb, nb, b->vol, &nv, z->nq ? b->samp : NULL,
-                           z->nq ? &nsm : NULL);
+        st = bnm_fused_run(ctx, e->fk, kb, nb, b->vol, &nv, every ? b->samp : NULL,
+                           every ? &nsm : NULL);
         e->stats->kernel_s += bnm_now_s() - t0;
         if (st != BNM_OK)
             return st;
@@ -358,23 +374,40 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
                 memcpy(b->bold + (s * z->n_vol + vbase + v) * N, b->vol + (s * nv + v) * N,
                        N * sizeof(double));
         for (uint64_t t = 0; t < nsm; t++) {
-            uint64_t g = sbase + t;
-            if (g < (uint64_t)c->n_rm_s || g >= (uint64_t)c->n_samp)
+            uint64_t kbs = (sbase + t + 1) * every; /* the sample's BW step */
+            uint64_t g = z->nq && kbs % bps == 0 ? kbs / bps - 1 : UINT64_MAX;
+            bool mean = g != UINT64_MAX && g >= (uint64_t)c->n_rm_s && g < (uint64_t)c->n_samp;
+            uint64_t u = z->nts && kbs % bpt == 0 ? kbs / bpt - 1 : UINT64_MAX;
+            bool ts = u != UINT64_MAX && u >= u0 && u < u1;
+            if (!mean && !ts)
                 continue;
             for (size_t s = 0; s < n; s++) {
                 const double *x = b->samp + (s * nsm + t) * z->ns * N;
-                if (j->mean_needs_lets &&
-                    (st = bnm_interp_eval(ctx, e->ip, (int)s, x, (double)(g + 1) * t_samp, NULL,
+                if (((mean && j->mean_needs_lets) || (ts && e->ts_needs_lets)) &&
+                    (st = bnm_interp_eval(ctx, e->ip, (int)s, x, (double)kbs * t_bw, NULL,
                                           b->lets)) != BNM_OK)
                     return st;
-                for (size_t q = 0; q < z->nq; q++) {
+                for (size_t q = 0; mean && q < z->nq; q++) {
                     const double *src = j->mean_kind[q] == 0 ? x + (size_t)j->mean_index[q] * N
                                                              : b->lets + (size_t)j->mean_index[q] * N;
                     double *dst = b->sums + (s * z->nq + q) * N;
                     for (size_t i = 0; i < N; i++)
                         dst[i] += src[i];
                 }
+                for (size_t q = 0; ts && q < z->nts; q++) {
+                    const double *src = e->ts_kind[q] == 0 ? x + (size_t)e->ts_index[q] * N
+                                                           : b->lets + (size_t)e->ts_index[q] * N;
+                    memcpy(b->ts + ((q * n + s) * nts_l + (u - u0)) * N, src, N * sizeof(double));
+                }
             }
+        }
+        for (size_t q = 0; e->w && q < z->nts && nts_l > 0; q++) {
+            char name[300];
+            snprintf(name, sizeof name, "states_ts/%s", run->outputs.states_ts[q]);
+            if ((st = bnm_h5_writer_write_block(ctx, e->w, name, (size_t)first, n, (size_t)u0,
+                                                (size_t)nts_l, BNM_H5_F64,
+                                                b->ts + q * n * nts_l * N)) != BNM_OK)
+                return st;
         }
         *done_units += per_launch_units * (double)nb;
         bnm_progress_update(&e->prog, *done_units, (double)first + (double)n * (double)(kb + nb) /
@@ -537,6 +570,14 @@ static bnm_status open_writer(bnm_context *ctx, engine *e, const char *out_path,
     l.n_fcd_windows = l.fcd ? bnm_fcd_window_count(&j->windows, (size_t)run->counts.n_vol,
                                                    (size_t)run->counts.n_rm)
                             : 0;
+    if (e->z.nts) {
+        l.states_ts = (const char *const *)run->outputs.states_ts;
+        l.n_states_ts = e->z.nts;
+        l.n_ts_samples = (size_t)run->counts.n_ts;
+        /* launches of whole sample intervals write equal blocks: one chunk each */
+        l.ts_block = e->L % (uint64_t)run->counts.bw_per_ts == 0
+                         ? (size_t)(e->L / (uint64_t)run->counts.bw_per_ts) : 0;
+    }
     l.states_mean = (const char *const *)run->outputs.states_mean;
     l.n_states_mean = run->outputs.n_states_mean;
     l.scores = j->any_emp;
@@ -712,14 +753,56 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
     fc.bw_h = (double)run->bw_dt_ns / (double)BNM_NS_PER_S;
     fc.n_inner = (uint32_t)c->n_inner;
     fc.bw_per_vol = (uint32_t)c->bw_per_vol;
-    fc.bw_per_samp = j->n_mean ? (uint32_t)c->bw_per_samp : 0;
+    /* One sample stream serves the averages and the time series: every gcd of the two
+     * intervals, each taking the samples that fall on its own grid. */
+    {
+        uint64_t a = j->n_mean ? (uint64_t)c->bw_per_samp : 0;
+        uint64_t bt = out_path && run->outputs.n_states_ts ? (uint64_t)c->bw_per_ts : 0;
+        while (bt) {
+            uint64_t r = a % bt;
+            a = bt;
+            bt = r;
+        }
+        e.samp_every = a;
+    }
+    fc.bw_per_samp = (uint32_t)e.samp_every;
+    if (out_path && run->outputs.n_states_ts) {
+        size_t nv = run->outputs.n_states_ts;
+        e.ts_kind = calloc(nv, sizeof *e.ts_kind);
+        e.ts_index = calloc(nv, sizeof *e.ts_index);
+        if (!e.ts_kind || !e.ts_index) {
+            st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t q = 0; q < nv; q++) {
+            const char *name = run->outputs.states_ts[q];
+            e.ts_kind[q] = -1;
+            for (int k = 0; k < j->ir->n_states && e.ts_kind[q] < 0; k++)
+                if (strcmp(j->ir->states[k].name, name) == 0) {
+                    e.ts_kind[q] = 0;
+                    e.ts_index[q] = k;
+                }
+            for (int k = 0; k < j->ir->n_lets && e.ts_kind[q] < 0; k++)
+                if (strcmp(j->ir->lets[k].name, name) == 0) {
+                    e.ts_kind[q] = 1;
+                    e.ts_index[q] = k;
+                    e.ts_needs_lets = true;
+                }
+            if (e.ts_kind[q] < 0) {
+                st = bnm_fail(ctx, BNM_ERR_RUN,
+                              "%s: outputs.states_ts: '%s' is not a state or let of model %s",
+                              run->path, name, j->ir->name);
+                goto done;
+            }
+        }
+    }
     if ((st = bnm_fused_create(ctx, e.cl, e.cache, j->ir, &j->spec, &fc, &e.fk)) != BNM_OK)
         goto done;
     e.abi = bnm_fused_abi(e.fk);
     if (j->fic_on && (run->fic.method == BNM_RUN_FIC_ITERATIVE || run->fic.max_trials > 0) &&
         (st = prepare_fic_iterative(ctx, &e)) != BNM_OK)
         goto done;
-    if (j->mean_needs_lets &&
+    if ((j->mean_needs_lets || e.ts_needs_lets) &&
         (st = bnm_interp_create(ctx, j->ir, &j->spec, &e.ip)) != BNM_OK)
         goto done;
     /* Batch size and launch length. */
@@ -752,6 +835,8 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
     e.L = L;
     z->vcap = (size_t)(L / (uint64_t)c->bw_per_vol + 1);
     z->scap = fc.bw_per_samp ? (size_t)(L / fc.bw_per_samp + 1) : 0;
+    z->nts = e.ts_kind ? run->outputs.n_states_ts : 0;
+    z->tscap = z->nts ? (size_t)(L / (uint64_t)c->bw_per_ts + 1) : 0;
     uint64_t host_budget = opts->host_budget_bytes ? opts->host_budget_bytes : (256u << 20);
     uint64_t dev_budget = opts->device_budget_bytes ? opts->device_budget_bytes
                                                     : dev->global_mem_bytes / 4;
@@ -821,6 +906,8 @@ done:
     free(weights);
     bnm_h5_writer_destroy(e.w); /* uncommitted: removes the temporary file */
     bufs_free(&e.b);
+    free(e.ts_kind);
+    free(e.ts_index);
     bnm_interp_destroy(e.ip);
     bnm_model_kernel_destroy(e.fic_k);
     bnm_fused_destroy(e.fk);
