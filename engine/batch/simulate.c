@@ -1,5 +1,6 @@
 /* bnm_engine_simulate: batches, launches, FC/FCD/scores and the streamed output. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,7 +178,25 @@ typedef struct engine {
     bnm_progress prog;
     bnm_engine_stats *stats;
     const bnm_engine_options *opts;
+    /* Several devices (engine_run_devices): each worker is a copy of the primary
+     * engine with its own device, kernel, interpreter and buffers; what they share
+     * (writer, progress, stats, callback) is touched under *lock. NULL: one device. */
+    pthread_mutex_t *lock;
+    double *done_units;
+    bnm_progress *progp; /* the primary engine's prog */
 } engine;
+
+static void engine_lock(const engine *e)
+{
+    if (e->lock)
+        pthread_mutex_lock(e->lock);
+}
+
+static void engine_unlock(const engine *e)
+{
+    if (e->lock)
+        pthread_mutex_unlock(e->lock);
+}
 
 static size_t at_least_1(size_t n)
 {
@@ -218,6 +237,104 @@ static void fill_delays(const job *j, const double *lengths, double v, double *o
     /* mm / (m/s) = mm / (mm/ms) = ms, then into the model's time unit */
     for (size_t k = 0; k < NN; k++)
         out[k] = lengths[k] / v * j->time_per_ms;
+}
+
+/* Hands a finished batch to the caller's callback and the writer (under the engine's
+ * lock when several devices run). */
+static bnm_status publish_batch(bnm_context *ctx, engine *e, uint64_t first, size_t n)
+{
+    const bnm_run *run = e->run;
+    const job *j = &e->j;
+    const sizes *z = &e->z;
+    batch_bufs *b = &e->b;
+    size_t N = z->N;
+    bnm_status st;
+    for (size_t s = 0; s < n; s++)
+        e->stats->n_diverged += b->diverged[s];
+    if (e->opts->on_batch) {
+        bnm_engine_batch_view v;
+        memset(&v, 0, sizeof v);
+        v.first = first;
+        v.n = n;
+        v.n_vol = z->n_vol;
+        v.n_nodes = N;
+        v.bold = b->bold;
+        v.states_mean = b->sums;
+        v.n_states_mean = z->nq; /* the run's names first, then internal ones */
+        v.diverged = b->diverged;
+        v.fc = j->want_fit ? b->fc : NULL;
+        v.n_pairs = z->n_pairs;
+        v.fcd = j->fcd_on ? b->fcd : NULL;
+        v.n_fcd = z->n_fcd;
+        v.scores = j->any_emp ? b->scores : NULL;
+        v.fic_penalty = b->penalty;
+        if ((st = e->opts->on_batch(ctx, &v, e->opts->user)) != BNM_OK)
+            return st;
+    }
+    if (!e->w)
+        return BNM_OK;
+    bnm_h5_writer *w = e->w;
+#define W(name, type, data)                                                                     \
+    do {                                                                                        \
+        if ((st = bnm_h5_writer_write_rows(ctx, w, name, (size_t)first, n, type, data)) !=     \
+            BNM_OK)                                                                             \
+            return st;                                                                          \
+    } while (0)
+    if (run->outputs.bold)
+        W("bold", BNM_H5_F64, b->bold);
+    if (run->outputs.fc)
+        W("fc", BNM_H5_F64, b->fc);
+    if (run->outputs.fcd && j->fcd_on)
+        W("fcd", BNM_H5_F64, b->fcd);
+    W("status/diverged", BNM_H5_U8, b->diverged);
+    W("sims/seed", BNM_H5_U64, b->seeds);
+    if ((st = bnm_h5_writer_write_subjects(ctx, w, (size_t)first, n, b->subj32)) != BNM_OK)
+        return st;
+    char name[300];
+    for (size_t q = 0; q < run->outputs.n_states_mean; q++) {
+        for (size_t s = 0; s < n; s++)
+            memcpy(b->row + s * N, b->sums + (s * z->nq + q) * N, N * sizeof(double));
+        snprintf(name, sizeof name, "states_mean/%s", run->outputs.states_mean[q]);
+        W(name, BNM_H5_F64, b->row);
+    }
+    if (j->any_emp) {
+        unsigned terms = run->fit.terms;
+        for (unsigned t = 0; t < BNM_FIT_N_TERMS; t++) {
+            if (!(terms & (1u << t)))
+                continue;
+            for (size_t s = 0; s < n; s++)
+                b->row[s] = b->scores[s * BNM_FIT_N_TERMS + t];
+            snprintf(name, sizeof name, "scores/%s", term_dataset(t));
+            W(name, BNM_H5_F64, b->row);
+        }
+        for (size_t s = 0; s < n; s++)
+            b->row[s] = b->emp[s] ? bnm_fit_gof(b->scores + s * BNM_FIT_N_TERMS, terms) : NAN;
+        W("scores/gof", BNM_H5_F64, b->row);
+        for (size_t s = 0; s < n; s++)
+            b->row[s] = bnm_fit_cost(b->row[s], b->penalty[s]);
+        W("scores/cost", BNM_H5_F64, b->row);
+        W("scores/fic_penalty", BNM_H5_F64, b->penalty);
+    }
+    if (j->fic_on) {
+        W("fic/failed", BNM_H5_U8, b->fic_failed);
+        W("fic/trials", BNM_H5_I32, b->fic_trials);
+    }
+    for (size_t k = 0; k < j->n_params; k++) {
+        const job_param *jp = &j->params[k];
+        snprintf(name, sizeof name, "params/%s", jp->name);
+        if (jp->kind == JP_NODE) {
+            for (size_t s = 0; s < n; s++)
+                memcpy(b->row + s * N, jp->node_values, N * sizeof(double));
+        } else if (jp->kind == JP_FIC) {
+            memcpy(b->row, b->fic_p, n * N * sizeof(double));
+        } else {
+            for (size_t s = 0; s < n; s++)
+                b->row[s] = jp->kind == JP_SWEPT ? b->swept[s * z->nsw + jp->col] : jp->value;
+        }
+        W(name, BNM_H5_F64, b->row);
+    }
+#undef W
+    return BNM_OK;
 }
 
 /* Runs simulations [first, first + n) and writes their rows. */
@@ -344,8 +461,10 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
     if (e->ip && (st = bnm_interp_set_data(ctx, e->ip, &d)) != BNM_OK)
         return st;
     uint64_t dev = bnm_fused_device_bytes(e->fk);
+    engine_lock(e);
     if (dev > e->stats->peak_device_bytes)
         e->stats->peak_device_bytes = dev;
+    engine_unlock(e);
     const bnm_run_counts *c = &run->counts;
     memset(b->sums, 0, n * z->nq * N * sizeof *b->sums);
     /* model time of BW step kb */
@@ -366,7 +485,9 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         double t0 = bnm_now_s();
         st = bnm_fused_run(ctx, e->fk, kb, nb, b->vol, &nv, every ? b->samp : NULL,
                            every ? &nsm : NULL);
+        engine_lock(e);
         e->stats->kernel_s += bnm_now_s() - t0;
+        engine_unlock(e);
         if (st != BNM_OK)
             return st;
         for (size_t s = 0; s < n; s++)
@@ -401,25 +522,25 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
                 }
             }
         }
-        for (size_t q = 0; e->w && q < z->nts && nts_l > 0; q++) {
+        engine_lock(e);
+        for (size_t q = 0; e->w && q < z->nts && nts_l > 0 && st == BNM_OK; q++) {
             char name[300];
             snprintf(name, sizeof name, "states_ts/%s", run->outputs.states_ts[q]);
-            if ((st = bnm_h5_writer_write_block(ctx, e->w, name, (size_t)first, n, (size_t)u0,
-                                                (size_t)nts_l, BNM_H5_F64,
-                                                b->ts + q * n * nts_l * N)) != BNM_OK)
-                return st;
+            st = bnm_h5_writer_write_block(ctx, e->w, name, (size_t)first, n, (size_t)u0,
+                                           (size_t)nts_l, BNM_H5_F64, b->ts + q * n * nts_l * N);
         }
         *done_units += per_launch_units * (double)nb;
-        bnm_progress_update(&e->prog, *done_units, (double)first + (double)n * (double)(kb + nb) /
+        bnm_progress_update(e->progp, *done_units, (double)first + (double)n * (double)(kb + nb) /
                                                        (double)c->n_bw,
                             (double)(j->list ? j->list->n : bnm_run_n_sims(run)));
+        engine_unlock(e);
+        if (st != BNM_OK)
+            return st;
     }
     if ((st = bnm_fused_read_status(ctx, e->fk, b->status)) != BNM_OK)
         return st;
-    for (size_t s = 0; s < n; s++) {
+    for (size_t s = 0; s < n; s++)
         b->diverged[s] = b->status[s].nonfinite ? 1 : 0;
-        e->stats->n_diverged += b->diverged[s];
-    }
     double nmean = (double)(c->n_samp - c->n_rm_s);
     for (size_t k = 0; k < n * z->nq * N; k++)
         b->sums[k] /= nmean;
@@ -447,90 +568,10 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
                                    j->any_emp ? b->scores : NULL)) != BNM_OK)
             return st;
     }
-    if (e->opts->on_batch) {
-        bnm_engine_batch_view v;
-        memset(&v, 0, sizeof v);
-        v.first = first;
-        v.n = n;
-        v.n_vol = z->n_vol;
-        v.n_nodes = N;
-        v.bold = b->bold;
-        v.states_mean = b->sums;
-        v.n_states_mean = z->nq; /* the run's names first, then internal ones */
-        v.diverged = b->diverged;
-        v.fc = j->want_fit ? b->fc : NULL;
-        v.n_pairs = z->n_pairs;
-        v.fcd = j->fcd_on ? b->fcd : NULL;
-        v.n_fcd = z->n_fcd;
-        v.scores = j->any_emp ? b->scores : NULL;
-        v.fic_penalty = b->penalty;
-        if ((st = e->opts->on_batch(ctx, &v, e->opts->user)) != BNM_OK)
-            return st;
-    }
-    if (!e->w)
-        return BNM_OK;
-    bnm_h5_writer *w = e->w;
-#define W(name, type, data)                                                                     \
-    do {                                                                                        \
-        if ((st = bnm_h5_writer_write_rows(ctx, w, name, (size_t)first, n, type, data)) !=     \
-            BNM_OK)                                                                             \
-            return st;                                                                          \
-    } while (0)
-    if (run->outputs.bold)
-        W("bold", BNM_H5_F64, b->bold);
-    if (run->outputs.fc)
-        W("fc", BNM_H5_F64, b->fc);
-    if (run->outputs.fcd && j->fcd_on)
-        W("fcd", BNM_H5_F64, b->fcd);
-    W("status/diverged", BNM_H5_U8, b->diverged);
-    W("sims/seed", BNM_H5_U64, b->seeds);
-    if ((st = bnm_h5_writer_write_subjects(ctx, w, (size_t)first, n, b->subj32)) != BNM_OK)
-        return st;
-    char name[300];
-    for (size_t q = 0; q < run->outputs.n_states_mean; q++) {
-        for (size_t s = 0; s < n; s++)
-            memcpy(b->row + s * N, b->sums + (s * z->nq + q) * N, N * sizeof(double));
-        snprintf(name, sizeof name, "states_mean/%s", run->outputs.states_mean[q]);
-        W(name, BNM_H5_F64, b->row);
-    }
-    if (j->any_emp) {
-        unsigned terms = run->fit.terms;
-        for (unsigned t = 0; t < BNM_FIT_N_TERMS; t++) {
-            if (!(terms & (1u << t)))
-                continue;
-            for (size_t s = 0; s < n; s++)
-                b->row[s] = b->scores[s * BNM_FIT_N_TERMS + t];
-            snprintf(name, sizeof name, "scores/%s", term_dataset(t));
-            W(name, BNM_H5_F64, b->row);
-        }
-        for (size_t s = 0; s < n; s++)
-            b->row[s] = b->emp[s] ? bnm_fit_gof(b->scores + s * BNM_FIT_N_TERMS, terms) : NAN;
-        W("scores/gof", BNM_H5_F64, b->row);
-        for (size_t s = 0; s < n; s++)
-            b->row[s] = bnm_fit_cost(b->row[s], b->penalty[s]);
-        W("scores/cost", BNM_H5_F64, b->row);
-        W("scores/fic_penalty", BNM_H5_F64, b->penalty);
-    }
-    if (j->fic_on) {
-        W("fic/failed", BNM_H5_U8, b->fic_failed);
-        W("fic/trials", BNM_H5_I32, b->fic_trials);
-    }
-    for (size_t k = 0; k < j->n_params; k++) {
-        const job_param *jp = &j->params[k];
-        snprintf(name, sizeof name, "params/%s", jp->name);
-        if (jp->kind == JP_NODE) {
-            for (size_t s = 0; s < n; s++)
-                memcpy(b->row + s * N, jp->node_values, N * sizeof(double));
-        } else if (jp->kind == JP_FIC) {
-            memcpy(b->row, b->fic_p, n * N * sizeof(double));
-        } else {
-            for (size_t s = 0; s < n; s++)
-                b->row[s] = jp->kind == JP_SWEPT ? b->swept[s * z->nsw + jp->col] : jp->value;
-        }
-        W(name, BNM_H5_F64, b->row);
-    }
-#undef W
-    return BNM_OK;
+    engine_lock(e);
+    st = publish_batch(ctx, e, first, n);
+    engine_unlock(e);
+    return st;
 }
 
 static bnm_status open_writer(bnm_context *ctx, engine *e, const char *out_path,
@@ -658,6 +699,179 @@ static bnm_status prepare_fic_iterative(bnm_context *ctx, engine *e)
     return BNM_OK;
 }
 
+/* opts->device may name several devices, comma-separated ("0:0,1:0"); *sels gets
+ * copies (caller frees each and the array); none or an empty list: one default. */
+static bnm_status split_devices(bnm_context *ctx, const char *list, char ***sels, size_t *n)
+{
+    *sels = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *c = list; c && *c; c++)
+        cap += *c == ',';
+    char **v = calloc(cap, sizeof *v);
+    if (!v)
+        return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
+    if (!list || !*list) {
+        *sels = v; /* v[0] = NULL: the default device */
+        *n = 1;
+        return BNM_OK;
+    }
+    const char *p = list;
+    for (size_t k = 0; k < cap; k++) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 0) {
+            for (size_t q = 0; q < k; q++)
+                free(v[q]);
+            free(v);
+            return bnm_fail(ctx, BNM_ERR_INVALID_ARG,
+                            "--device '%s': an empty name in the list (use SEL or SEL,SEL,...)",
+                            list);
+        }
+        v[k] = strndup(p, len);
+        if (!v[k]) {
+            for (size_t q = 0; q < k; q++)
+                free(v[q]);
+            free(v);
+            return bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
+        }
+        p = e ? e + 1 : p + len;
+    }
+    *sels = v;
+    *n = cap;
+    return BNM_OK;
+}
+
+/* One device's share of a multi-device run: batches taken from a shared counter. */
+typedef struct worker {
+    engine e;
+    bnm_context *ctx;
+    pthread_t thread;
+    bool started;
+    bnm_status st;
+    const double *weights;
+    uint64_t *next, n_sims;
+    bool *stop;
+} worker;
+
+static void *worker_main(void *p)
+{
+    worker *w = p;
+    engine *e = &w->e;
+    for (;;) {
+        pthread_mutex_lock(e->lock);
+        uint64_t first = *w->next;
+        bool quit = *w->stop || first >= w->n_sims;
+        if (!quit)
+            *w->next += e->B;
+        pthread_mutex_unlock(e->lock);
+        if (quit)
+            break;
+        size_t n = (size_t)(w->n_sims - first < e->B ? w->n_sims - first : e->B);
+        w->st = run_batch(w->ctx, e, first, n, w->weights, e->done_units);
+        pthread_mutex_lock(e->lock);
+        if (w->st != BNM_OK)
+            *w->stop = true;
+        else
+            e->stats->n_batches++;
+        pthread_mutex_unlock(e->lock);
+        if (w->st != BNM_OK)
+            break;
+    }
+    return NULL;
+}
+
+/* A worker's own device, kernel (same spec and configuration), interpreter and
+ * buffers; everything else is the primary engine's. */
+static bnm_status worker_setup(bnm_context *ctx, worker *w, const engine *primary,
+                               const char *sel, const bnm_fused_config *fc)
+{
+    w->e = *primary;
+    w->e.cl = NULL;
+    w->e.cache = NULL;
+    w->e.fk = NULL;
+    w->e.ip = NULL;
+    w->e.fic_k = NULL;
+    memset(&w->e.b, 0, sizeof w->e.b);
+    bnm_status st = bnm_context_create(&w->ctx);
+    if (st != BNM_OK)
+        return bnm_fail(ctx, st, "out of memory");
+    if ((st = bnm_cl_create_selected(ctx, sel, &w->e.cl)) != BNM_OK)
+        return st;
+    const bnm_device_info *dev = bnm_cl_device(w->e.cl);
+    if (primary->stats->dbl && !dev->fp64)
+        return bnm_fail(ctx, BNM_ERR_UNSUPPORTED,
+                        "device '%s' has no double precision (cl_khr_fp64): use --precision "
+                        "float or leave it out of the --device list",
+                        dev->name);
+    bnm_cache_config cc;
+    bnm_cache_config_init_defaults(&cc);
+    cc.dir = primary->opts->cache_dir;
+    if ((st = bnm_program_cache_create(ctx, &cc, &w->e.cache)) != BNM_OK ||
+        (st = bnm_fused_create(ctx, w->e.cl, w->e.cache, primary->j.ir, &primary->j.spec, fc,
+                               &w->e.fk)) != BNM_OK)
+        return st;
+    if (primary->ip && (st = bnm_interp_create(ctx, primary->j.ir, &primary->j.spec,
+                                               &w->e.ip)) != BNM_OK)
+        return st;
+    if (primary->fic_k && (st = bnm_model_kernel_create(ctx, w->e.cl, w->e.cache, primary->j.ir,
+                                                        &primary->j.spec, &w->e.fic_k)) != BNM_OK)
+        return st;
+    return alloc_bufs(ctx, &w->e);
+}
+
+static void worker_free(worker *w)
+{
+    bufs_free(&w->e.b);
+    bnm_interp_destroy(w->e.ip);
+    bnm_model_kernel_destroy(w->e.fic_k);
+    bnm_fused_destroy(w->e.fk);
+    bnm_program_cache_destroy(w->e.cache);
+    bnm_cl_destroy(w->e.cl);
+    bnm_context_destroy(w->ctx);
+}
+
+/* Runs every batch on the primary engine and the workers together; the first failure
+ * stops the others and is reported with its device's message. */
+static bnm_status run_devices(bnm_context *ctx, engine *e, worker *wk, size_t n_dev,
+                              uint64_t n_sims, const double *weights)
+{
+    pthread_mutex_t lock;
+    pthread_mutex_init(&lock, NULL);
+    uint64_t next = 0;
+    bool stop = false;
+    e->lock = &lock;
+    /* worker 0 is the primary engine itself */
+    wk[0].e = *e;
+    wk[0].ctx = ctx;
+    for (size_t k = 0; k < n_dev; k++) {
+        wk[k].e.lock = &lock;
+        wk[k].e.done_units = e->done_units;
+        wk[k].weights = weights;
+        wk[k].next = &next;
+        wk[k].n_sims = n_sims;
+        wk[k].stop = &stop;
+        wk[k].st = BNM_OK;
+    }
+    for (size_t k = 1; k < n_dev; k++)
+        wk[k].started = pthread_create(&wk[k].thread, NULL, worker_main, &wk[k]) == 0;
+    worker_main(&wk[0]);
+    for (size_t k = 1; k < n_dev; k++)
+        if (wk[k].started)
+            pthread_join(wk[k].thread, NULL);
+    e->lock = NULL;
+    pthread_mutex_destroy(&lock);
+    bnm_status st = wk[0].st;
+    for (size_t k = 1; k < n_dev && st == BNM_OK; k++) {
+        if (!wk[k].started)
+            st = bnm_fail(ctx, BNM_ERR_NOMEM, "could not start a thread for device '%s'",
+                          bnm_cl_device(wk[k].e.cl)->name);
+        else if (wk[k].st != BNM_OK)
+            st = bnm_fail(ctx, wk[k].st, "%s", bnm_context_message(wk[k].ctx));
+    }
+    return st;
+}
+
 static bnm_precision pick_precision(const bnm_run *run, const bnm_engine_options *o)
 {
     bnm_run_precision p = o->precision != BNM_RUN_PRECISION_DEFAULT ? o->precision : run->precision;
@@ -690,6 +904,9 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
     e.stats = stats;
     e.opts = opts;
     double *weights = NULL;
+    char **sels = NULL;
+    size_t n_dev = 0;
+    worker *wk = NULL;
     bnm_precision prec = pick_precision(run, opts);
     bnm_status st = job_prepare_list(ctx, run, prec, list, &e.j);
     if (st != BNM_OK)
@@ -728,7 +945,9 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
                       "2^32 simulations", run->path);
         goto done;
     }
-    if ((st = bnm_cl_create_selected(ctx, opts->device, &e.cl)) != BNM_OK)
+    if ((st = split_devices(ctx, opts->device, &sels, &n_dev)) != BNM_OK)
+        goto done;
+    if ((st = bnm_cl_create_selected(ctx, sels[0], &e.cl)) != BNM_OK)
         goto done;
     const bnm_device_info *dev = bnm_cl_device(e.cl);
     snprintf(stats->device, sizeof stats->device, "%s", dev->name);
@@ -885,12 +1104,34 @@ bnm_status engine_run(bnm_context *ctx, const bnm_run *run, const char *out_path
     if (out_path && (st = open_writer(ctx, &e, out_path, stats->dbl ? "double" : "float")) != BNM_OK)
         goto done;
     double total = (double)n_sims * (double)z->N * (double)c->n_steps, done_units = 0;
-    bnm_progress_init(&e.prog, opts->progress, total, "simulate");
-    for (uint64_t first = 0; first < n_sims; first += B) {
-        size_t n = (size_t)(n_sims - first < B ? n_sims - first : B);
-        if ((st = run_batch(ctx, &e, first, n, weights, &done_units)) != BNM_OK)
+    e.done_units = &done_units;
+    e.progp = &e.prog;
+    if (n_dev > 1) {
+        /* every further device: its own kernel and buffers, batches of the same size */
+        if (!(wk = calloc(n_dev, sizeof *wk))) {
+            st = bnm_fail(ctx, BNM_ERR_NOMEM, "out of memory");
             goto done;
-        stats->n_batches++;
+        }
+        for (size_t k = 1; k < n_dev; k++)
+            if ((st = worker_setup(ctx, &wk[k], &e, sels[k], &fc)) != BNM_OK)
+                goto done;
+        size_t o = strlen(stats->device);
+        for (size_t k = 1; k < n_dev && o + 3 < sizeof stats->device; k++)
+            o += (size_t)snprintf(stats->device + o, sizeof stats->device - o, ", %s",
+                                  bnm_cl_device(wk[k].e.cl)->name);
+        bnm_log_info("%s: %zu devices share the batches: %s", run->path, n_dev, stats->device);
+    }
+    bnm_progress_init(&e.prog, opts->progress, total, "simulate");
+    if (n_dev > 1) {
+        if ((st = run_devices(ctx, &e, wk, n_dev, n_sims, weights)) != BNM_OK)
+            goto done;
+    } else {
+        for (uint64_t first = 0; first < n_sims; first += B) {
+            size_t n = (size_t)(n_sims - first < B ? n_sims - first : B);
+            if ((st = run_batch(ctx, &e, first, n, weights, &done_units)) != BNM_OK)
+                goto done;
+            stats->n_batches++;
+        }
     }
     bnm_progress_end(&e.prog);
     if (e.w && (st = bnm_h5_writer_commit(ctx, e.w)) != BNM_OK)
@@ -905,6 +1146,12 @@ done:
     stats->wall_s = bnm_now_s() - t_start;
     free(weights);
     bnm_h5_writer_destroy(e.w); /* uncommitted: removes the temporary file */
+    for (size_t k = 1; wk && k < n_dev; k++)
+        worker_free(&wk[k]);
+    free(wk);
+    for (size_t k = 0; sels && k < n_dev; k++)
+        free(sels[k]);
+    free(sels);
     bufs_free(&e.b);
     free(e.ts_kind);
     free(e.ts_index);

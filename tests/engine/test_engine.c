@@ -446,6 +446,70 @@ END_TEST
 
 static void rm_tree(const char *dir);
 
+/* Several devices share a batch list (--device A,B): PoCL has one CPU device, so it is
+ * named twice (two contexts, two queues, two kernels, two threads). Batches of 7 over 40
+ * simulations interleave between them; every output must equal the one-device run bit
+ * for bit, and a list with an empty or unknown name is refused before any work. */
+START_TEST(two_devices_share_batches)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    char text[2048], out1[600], out2[600];
+    snprintf(text, sizeof text,
+             "%ssweep:\n  grid: {G: [0.5, 3.0, 40]}\n", inv_head);
+    snprintf(out1, sizeof out1, "%s/one.h5", dir);
+    snprintf(out2, sizeof out2, "%s/two.h5", dir);
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.max_batch = 7;
+    run_text(dir, text, &o, out1, NULL);
+    o.device = "0:0,0:0";
+    bnm_engine_stats stats;
+    {
+        bnm_context *ctx;
+        ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+        bnm_run *run = NULL;
+        ck_assert_int_eq(bnm_run_parse_string(ctx, text, strlen(text), "test.yaml", dir,
+                                              BNM_RUN_MODE_SIMULATE, &run), BNM_OK);
+        ck_assert_msg(bnm_engine_simulate(ctx, run, out2, &o, &stats) == BNM_OK, "%s",
+                      bnm_context_message(ctx));
+        ck_assert_uint_eq(stats.n_batches, 6);
+        ck_assert_msg(strchr(stats.device, ','), "stats name both devices: %s", stats.device);
+        /* bad lists */
+        const char *bad[2] = {"0:0,", "0:0,7:7"};
+        for (int k = 0; k < 2; k++) {
+            o.device = bad[k];
+            ck_assert(bnm_engine_simulate(ctx, run, NULL, &o, NULL) != BNM_OK);
+            ck_assert_msg(strstr(bnm_context_message(ctx), k ? "7:7" : "empty"), "%s: %s",
+                          bad[k], bnm_context_message(ctx));
+        }
+        bnm_run_destroy(run);
+        bnm_context_destroy(ctx);
+    }
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    const char *names[3] = {"bold", "states_mean/S_E", "status/written"};
+    for (int k = 0; k < 3; k++) {
+        bnm_h5_array a, b;
+        ck_assert_int_eq(bnm_h5_read(ctx, out1, names[k], BNM_H5_F64, &a), BNM_OK);
+        ck_assert_int_eq(bnm_h5_read(ctx, out2, names[k], BNM_H5_F64, &b), BNM_OK);
+        ck_assert_uint_eq(a.count, b.count);
+        ck_assert_msg(memcmp(a.data, b.data, a.count * sizeof(double)) == 0,
+                      "%s differs between one and two devices", names[k]);
+        if (k == 2)
+            for (size_t q = 0; q < b.count; q++)
+                ck_assert(((double *)b.data)[q] == 1.0);
+        bnm_h5_array_free(&a);
+        bnm_h5_array_free(&b);
+    }
+    bnm_context_destroy(ctx);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* outputs.states_ts (analysis.md 4.4): instantaneous states and lets every 4 ms, the
  * averages every 100 ms (tr) from the same sample stream; split over launches of 7 BW
  * steps (blocks that straddle samples). The series' samples at the averaging times must
@@ -1174,6 +1238,7 @@ static Suite *engine_suite(void)
     tcase_add_test(inv, device_failure_mid_run);
     tcase_add_test(inv, fused_save_restore);
     tcase_add_test(inv, states_time_series);
+    tcase_add_test(inv, two_devices_share_batches);
     tcase_add_test(inv, noise_sharing);
     suite_add_tcase(s, inv);
     TCase *dm = tcase_create("direct");
