@@ -1,5 +1,6 @@
 /* clbnm simulate: run the batch a run file describes and write one HDF5 file
  * (interface.md 1, 2, 4). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,15 @@
 #include "cli.h"
 #include "clbnm/engine.h"
 #include "clbnm/run.h"
+
+static volatile sig_atomic_t stop_signal;
+static volatile int stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+    stop_requested = 1;
+}
 
 static void print_usage(FILE *out)
 {
@@ -126,9 +136,21 @@ int cmd_simulate(int argc, char **argv)
         out_path = def_out;
     }
     bnm_engine_stats stats;
+    /* Ctrl-C or a TERM: stop after the current launch, removing the partial output. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    o.cancel = &stop_requested;
     st = bnm_engine_simulate(ctx, run, out_path, &o, &stats);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (st != BNM_OK) {
         code = cli_report(ctx, st);
+        if (st == BNM_ERR_CANCELLED && stop_signal)
+            code = 128 + (int)stop_signal; /* the shell's convention for a signal */
         goto done;
     }
     if (!common.quiet)

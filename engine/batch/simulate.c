@@ -490,6 +490,11 @@ static bnm_status run_batch(bnm_context *ctx, engine *e, uint64_t first, size_t 
         engine_unlock(e);
         if (st != BNM_OK)
             return st;
+        if (e->opts->cancel && *e->opts->cancel)
+            return bnm_fail(ctx, BNM_ERR_CANCELLED,
+                            "%s: cancelled at %.1f of %.1f simulated seconds; no output written",
+                            run->path, (double)(kb + nb) * (double)run->bw_dt_ns / 1e9,
+                            (double)run->duration_ns / 1e9);
         for (size_t s = 0; s < n; s++)
             for (uint64_t v = 0; v < nv && vbase + v < (uint64_t)c->n_vol; v++)
                 memcpy(b->bold + (s * z->n_vol + vbase + v) * N, b->vol + (s * nv + v) * N,

@@ -446,6 +446,55 @@ END_TEST
 
 static void rm_tree(const char *dir);
 
+/* Cancellation (a signal handler's flag, bnm_engine_options.cancel): set during the
+ * first of two batches, the run stops after the next launch with BNM_ERR_CANCELLED
+ * and leaves no output file and no temporary. */
+static int cancel_flag;
+
+static bnm_status cancel_on_batch(bnm_context *ctx, const bnm_engine_batch_view *v, void *user)
+{
+    (void)ctx;
+    (void)v;
+    (void)user;
+    cancel_flag = 1;
+    return BNM_OK;
+}
+
+START_TEST(cancel_leaves_nothing)
+{
+    char *dir = make_dir();
+    double W[NN * NN];
+    make_sc(W);
+    write_matrix(dir, "sc.txt", W, NN, NN);
+    char text[2048], out[600];
+    snprintf(text, sizeof text, "%ssweep:\n  grid: {G: [0.5, 3.0, 4]}\n", inv_head);
+    snprintf(out, sizeof out, "%s/out.h5", dir);
+    bnm_context *ctx;
+    ck_assert_int_eq(bnm_context_create(&ctx), BNM_OK);
+    bnm_run *run = NULL;
+    ck_assert_int_eq(bnm_run_parse_string(ctx, text, strlen(text), "test.yaml", dir,
+                                          BNM_RUN_MODE_SIMULATE, &run), BNM_OK);
+    bnm_engine_options o;
+    bnm_engine_options_init_defaults(&o);
+    o.max_batch = 2;
+    o.on_batch = cancel_on_batch;
+    o.cancel = &cancel_flag;
+    cancel_flag = 0;
+    ck_assert_int_eq(bnm_engine_simulate(ctx, run, out, &o, NULL), BNM_ERR_CANCELLED);
+    ck_assert_ptr_nonnull(strstr(bnm_context_message(ctx), "cancelled"));
+    ck_assert_msg(access(out, F_OK) != 0, "a cancelled run left %s", out);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        ck_assert_msg(!strstr(e->d_name, ".partial"), "a cancelled run left %s", e->d_name);
+    closedir(d);
+    bnm_run_destroy(run);
+    bnm_context_destroy(ctx);
+    rm_tree(dir);
+    free(dir);
+}
+END_TEST
+
 /* Several devices share a batch list (--device A,B): PoCL has one CPU device, so it is
  * named twice (two contexts, two queues, two kernels, two threads). Batches of 7 over 40
  * simulations interleave between them; every output must equal the one-device run bit
@@ -1239,6 +1288,7 @@ static Suite *engine_suite(void)
     tcase_add_test(inv, fused_save_restore);
     tcase_add_test(inv, states_time_series);
     tcase_add_test(inv, two_devices_share_batches);
+    tcase_add_test(inv, cancel_leaves_nothing);
     tcase_add_test(inv, noise_sharing);
     suite_add_tcase(s, inv);
     TCase *dm = tcase_create("direct");

@@ -58,7 +58,9 @@ typedef bnm_status (*bnm_engine_batch_fn)(bnm_context *ctx, const bnm_engine_bat
                                           void *user);
 
 typedef struct bnm_engine_options {
-    const char *device;           /* selector as bnm_device_list_select; NULL: default */
+    const char *device;           /* selector as bnm_device_list_select, or several
+                                     comma-separated: the batches are shared among
+                                     those devices, one thread each; NULL: default */
     bnm_run_precision precision;  /* DEFAULT: the run file's, else float */
     bool progress;                /* progress line (tty) or periodic lines (not a tty) */
     uint64_t max_batch;           /* simulations per batch; 0: as many as memory allows */
@@ -67,6 +69,10 @@ typedef struct bnm_engine_options {
     uint64_t device_budget_bytes; /* device bytes for a batch; 0: global memory / 4 */
     const char *cache_dir;        /* kernel cache folder; NULL: the default rule */
     bnm_engine_batch_fn on_batch; /* NULL: none */
+    /* Checked after every launch (launches are bounded, about a second each): when it
+     * points at a nonzero value the run stops with BNM_ERR_CANCELLED, leaving no output
+     * file (a signal handler may set it). NULL: not cancellable. */
+    volatile const int *cancel;
     void *user;                   /* passed to on_batch */
 } bnm_engine_options;
 
