@@ -189,8 +189,12 @@ static bnm_status bench_workload(bnm_context *ctx, const workload *w, uint64_t s
     snprintf(r->device, sizeof r->device, "%s", st.device);
     bool cpu = strstr(st.device, "pthread") || strstr(st.device, "cpu") ||
                strstr(st.device, "CPU");
-    if (sims == 0) /* fill the device: a few work-groups per CPU core, a GPU's thousands */
-        sims = cpu ? 32 : 16384;
+    /* Fill the device: on a CPU a work-item is a vector of up to 16 simulations, and
+     * each core wants several of them (128 simulations per core); a GPU its thousands. */
+    if (sims == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        sims = cpu ? 128 * (uint64_t)(cores > 0 ? cores : 1) : 16384;
+    }
     if (duration <= 0) /* simulated time scaled to the device: ~1 minute per repeat */
         duration = cpu ? 5.04 : 36; /* >= 3 FCD windows of 2.88 s */
     double *walls = calloc((size_t)repeats, sizeof *walls);
