@@ -16,6 +16,8 @@ static const cli_command commands[] = {
     {"bench", "run standard timed workloads and print throughput", cmd_bench},
     {"report", "draw the standard figures (PNG) of a simulate file or optimize folder",
      cmd_report},
+    {"demo", "make a synthetic data set, fit it, draw it, print true vs recovered values",
+     cmd_demo},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -3,11 +3,14 @@
  * The figures are drawn by tools/report/clbnm_report.py with matplotlib: plotting is
  * what matplotlib does well, and users can read and adapt a short script. This command
  * only finds the script and replaces itself with the Python interpreter running it, so
- * the script's output and exit status are the command's. */
+ * the script's output and exit status are the command's; `clbnm demo`, which has more
+ * to do afterwards, runs it as a child instead (cli_report_run). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,7 +54,9 @@ static char *find_script(void)
     return NULL;
 }
 
-int cmd_report(int argc, char **argv)
+/* The interpreter ($CLBNM_PYTHON, else /usr/bin/python3) when it can be run, else NULL
+ * with the reason printed. */
+static const char *find_python(void)
 {
     const char *python = getenv("CLBNM_PYTHON");
     if (!python || !*python)
@@ -62,22 +67,39 @@ int cmd_report(int argc, char **argv)
                 "it with `apt-get install " REPORT_PACKAGES "`, or set CLBNM_PYTHON to a "
                 "Python 3 that has matplotlib and h5py\n",
                 python, strerror(errno));
-        return CLI_EXIT_USER;
+        return NULL;
     }
-    char *script = find_script();
-    if (!script)
-        return CLI_EXIT_USER;
-    /* python script ARGS... NULL; argv[0] is "report". */
+    return python;
+}
+
+/* python script ARGS... NULL from the subcommand's argv (argv[0] is "report"). */
+static char **script_args(const char *python, char *script, int argc, char **argv)
+{
     char **args = calloc((size_t)argc + 2, sizeof *args);
     if (!args) {
-        free(script);
         fprintf(stderr, "clbnm report: error: out of memory\n");
-        return CLI_EXIT_USER;
+        return NULL;
     }
     args[0] = (char *)python;
     args[1] = script;
     for (int i = 1; i < argc; i++)
         args[i + 1] = argv[i];
+    return args;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *python = find_python();
+    if (!python)
+        return CLI_EXIT_USER;
+    char *script = find_script();
+    if (!script)
+        return CLI_EXIT_USER;
+    char **args = script_args(python, script, argc, argv);
+    if (!args) {
+        free(script);
+        return CLI_EXIT_USER;
+    }
     fflush(NULL);
     execv(python, args);
     int err = errno;
@@ -86,4 +108,41 @@ int cmd_report(int argc, char **argv)
     free(args);
     free(script);
     return CLI_EXIT_USER;
+}
+
+int cli_report_run(const char *input, const char *outdir)
+{
+    const char *python = find_python();
+    if (!python)
+        return CLI_EXIT_USER;
+    char *script = find_script();
+    if (!script)
+        return CLI_EXIT_USER;
+    char *argv[] = {"report", (char *)input, "-o", (char *)outdir, NULL};
+    char **args = script_args(python, script, 4, argv);
+    if (!args) {
+        free(script);
+        return CLI_EXIT_USER;
+    }
+    int code = CLI_EXIT_USER;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(python, args);
+        fprintf(stderr, "clbnm report: error: cannot run '%s %s': %s\n", python, script,
+                strerror(errno));
+        _exit(CLI_EXIT_USER);
+    }
+    int ws = 0;
+    if (pid < 0)
+        fprintf(stderr, "clbnm report: error: cannot start '%s': %s\n", python,
+                strerror(errno));
+    else if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws))
+        code = WEXITSTATUS(ws);
+    else
+        fprintf(stderr, "clbnm report: error: '%s %s' did not finish normally\n", python,
+                script);
+    free(args);
+    free(script);
+    return code;
 }

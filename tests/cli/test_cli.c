@@ -1,10 +1,11 @@
-/* The model path (engine/modellib) and the model subcommands of the clbnm program
- * (`clbnm models`, `clbnm check`), run as a user would: a child process, its exit status
- * and its output (interface.md section 1). */
+/* The model path (engine/modellib), the model subcommands of the clbnm program
+ * (`clbnm models`, `clbnm check`) and `clbnm demo`, run as a user would: a child process,
+ * its exit status and its output (interface.md section 1). */
 #define _GNU_SOURCE
 #include <check.h>
 #include <math.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,6 +567,184 @@ START_TEST(emit_cl)
 }
 END_TEST
 
+/* ---- clbnm demo ------------------------------------------------------------------------- */
+
+static bool file_exists(const char *dir, const char *name)
+{
+    char *p = path_join(dir, name);
+    struct stat sb;
+    bool ok = stat(p, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
+    free(p);
+    return ok;
+}
+
+/* Removes a folder tree the demo wrote (two levels of subfolders at most). */
+static void rm_demo_tree(const char *dir)
+{
+    static const char *const sub[] = {"data/sub-01", "data/sub-02", "data", "figures", "refit"};
+    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+        char *p = path_join(dir, sub[i]);
+        rm_tree(p);
+        free(p);
+    }
+    rm_tree(dir);
+}
+
+/* A figure the report wrote: a PNG that matplotlib reads back with something drawn
+ * (tests/report/png_stats.py; the thresholds of tests/report: a blank figure has ink 0
+ * and one colour, an empty axes with labels ink 0.011). */
+static void check_png_drawn(const char *dir, const char *name)
+{
+    char *p = path_join(dir, name);
+    char *script = path_join(root(), "tests/report/png_stats.py");
+    const char *argv[] = {"/usr/bin/python3", script, p, NULL};
+    run_result r = run_cmd(argv, NULL);
+    ck_assert_msg(r.exit_code == 0, "png_stats.py %s failed: %s", p, r.err);
+    char path[4096];
+    double ink = 0, sd = 0, chroma = 0;
+    int colours = 0;
+    ck_assert_msg(sscanf(r.out, "%4095s %lf %d %lf %lf", path, &ink, &colours, &sd, &chroma) == 5,
+                  "png_stats.py printed '%s'", r.out);
+    ck_assert_msg(colours > 16 && ink > 0.018, "%s looks blank: ink %.4f, %d colours", p, ink,
+                  colours);
+    run_result_free(&r);
+    free(script);
+    free(p);
+}
+
+/* The table rows: run, subject, seed, then true / fitted / error% for G, w_p and J_N,
+ * then fc_corr, fcd_ks, cost; every number finite. */
+static void check_demo_table(const char *out)
+{
+    static const char *const subj[4] = {"sub-01", "sub-01", "sub-02", "sub-02"};
+    const char *hdr = strstr(out, "run subject");
+    ck_assert_msg(hdr != NULL, "no table header in:\n%s", out);
+    const char *line = strchr(hdr, '\n');
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(line != NULL, "the table ends before run %d:\n%s", k, out);
+        line++;
+        int run = -1;
+        unsigned long long seed = 0;
+        char id[16];
+        double v[12];
+        int n = sscanf(line, "%d %15s %llu %lf %lf %lf%% %lf %lf %lf%% %lf %lf %lf%% %lf %lf %lf",
+                       &run, id, &seed, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+                       &v[8], &v[9], &v[10], &v[11]);
+        ck_assert_msg(n == 15, "row %d of the table does not parse (%d fields):\n%s", k, n, out);
+        ck_assert_int_eq(run, k);
+        ck_assert_str_eq(id, subj[k]);
+        ck_assert_uint_eq(seed, (unsigned long long)(k % 2 + 1));
+        for (int i = 0; i < 12; i++)
+            ck_assert_msg(isfinite(v[i]), "row %d, number %d is not finite:\n%s", k, i, out);
+        ck_assert_msg(v[9] >= -1 && v[9] <= 1, "fc_corr %g out of [-1, 1]", v[9]);
+        ck_assert_msg(v[10] >= 0 && v[10] <= 1, "fcd_ks %g out of [0, 1]", v[10]);
+        line = strchr(line, '\n');
+    }
+    ck_assert_msg(strstr(out, "\nPASS: ") || strstr(out, "\nWARN: "), "no verdict:\n%s", out);
+    ck_assert_msg(strstr(out, "node-steps: ") != NULL, "no node-step count:\n%s", out);
+}
+
+START_TEST(demo_quick_writes_data_fit_figures_and_table)
+{
+    char *tmp = make_tmpdir(), *out = path_join(tmp, "demo");
+    const char *args[] = {"demo", "--quick", "-o", out, "--no-progress", NULL};
+    run_result r = run_clbnm(args, NULL);
+    ck_assert_msg(r.exit_code == 0, "exit %d:\nstdout:\n%s\nstderr:\n%s", r.exit_code, r.out,
+                  r.err);
+    static const char *const files[] = {
+        ".clbnm-demo", "optimize.yaml", "runs.h5", "recovery.txt", "history_0.csv",
+        "history_1.csv", "history_2.csv", "history_3.csv", "data/sub-01/sc.txt",
+        "data/sub-01/lengths.txt", "data/sub-01/centres.txt", "data/sub-01/labels.txt",
+        "data/sub-01/bold.npy", "data/sub-02/sc.txt", "data/sub-02/lengths.txt",
+        "data/sub-02/bold.npy"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        ck_assert_msg(file_exists(out, files[i]), "%s/%s was not written", out, files[i]);
+    check_demo_table(r.out);
+    /* The secret stays out of every file written before the end. */
+    char *yaml_path = path_join(out, "optimize.yaml"), *yaml = read_file(yaml_path);
+    ck_assert_msg(strstr(yaml, "\nparams:") == NULL, "optimize.yaml gives parameter values");
+    char *figs = path_join(out, "figures");
+    static const char *const pngs[] = {"fc.png", "fcd.png", "cost.png", "params.png",
+                                       "bold_carpet.png"};
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++)
+        check_png_drawn(figs, pngs[i]);
+    run_result_free(&r);
+
+    /* The run file is a normal one: `clbnm optimize` fits it again. */
+    char *refit = path_join(out, "refit");
+    const char *again[] = {"optimize", yaml_path, "-o", refit, "--quiet", NULL};
+    r = run_clbnm(again, NULL);
+    ck_assert_msg(r.exit_code == 0, "clbnm optimize on the demo's run file: exit %d:\n%s",
+                  r.exit_code, r.err);
+    ck_assert(file_exists(refit, "runs.h5"));
+    run_result_free(&r);
+
+    /* A previous demo's folder is emptied and reused (its stray files go too). */
+    char *stray = path_join(out, "stray.txt");
+    write_file(stray, "x\n");
+    r = run_clbnm(args, NULL);
+    ck_assert_msg(r.exit_code == 0, "second demo into the same folder: exit %d:\n%s",
+                  r.exit_code, r.err);
+    ck_assert_msg(access(stray, F_OK) != 0, "the earlier demo folder was not emptied");
+    check_demo_table(r.out);
+    run_result_free(&r);
+
+    free(stray);
+    free(refit);
+    free(figs);
+    free(yaml);
+    free(yaml_path);
+    rm_demo_tree(out);
+    free(out);
+    rmdir(tmp);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(demo_bad_inputs)
+{
+    char *tmp = make_tmpdir(), *keep = path_join(tmp, "mine.txt");
+    write_file(keep, "not a demo\n");
+    /* A folder with someone else's files: refused, untouched. */
+    const char *busy[] = {"demo", "--quick", "-o", tmp, NULL};
+    run_result r = run_clbnm(busy, NULL);
+    ck_assert_int_eq(r.exit_code, 1);
+    ck_assert_msg(strstr(r.err, "not empty") && strstr(r.err, tmp), "stderr:\n%s", r.err);
+    ck_assert_msg(access(keep, F_OK) == 0, "the user's file was removed");
+    char *marker = path_join(tmp, ".clbnm-demo");
+    ck_assert_msg(access(marker, F_OK) != 0, "the refused folder was written to");
+    run_result_free(&r);
+    /* --nodes: even, at least 4, a number. */
+    static const char *const bad_nodes[] = {"7", "2", "0", "-4", "abc", "12x"};
+    char *out = path_join(tmp, "never");
+    for (size_t i = 0; i < sizeof bad_nodes / sizeof bad_nodes[0]; i++) {
+        const char *args[] = {"demo", "--quick", "--nodes", bad_nodes[i], "-o", out, NULL};
+        r = run_clbnm(args, NULL);
+        ck_assert_msg(r.exit_code == 2, "--nodes %s: exit %d", bad_nodes[i], r.exit_code);
+        ck_assert_msg(strstr(r.err, "--nodes must be an even whole number"), "stderr:\n%s",
+                      r.err);
+        ck_assert_msg(access(out, F_OK) != 0, "--nodes %s: the folder was created", bad_nodes[i]);
+        run_result_free(&r);
+    }
+    const char *unknown[] = {"demo", "--fast", NULL};
+    r = run_clbnm(unknown, NULL);
+    ck_assert_int_eq(r.exit_code, 2);
+    ck_assert_msg(strstr(r.err, "unknown option '--fast'"), "stderr:\n%s", r.err);
+    run_result_free(&r);
+    const char *help[] = {"demo", "--help", NULL};
+    r = run_clbnm(help, NULL);
+    ck_assert_int_eq(r.exit_code, 0);
+    ck_assert_msg(strstr(r.out, "usage: clbnm demo"), "stdout:\n%s", r.out);
+    run_result_free(&r);
+    free(out);
+    free(marker);
+    unlink(keep);
+    free(keep);
+    rmdir(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -584,6 +763,11 @@ static Suite *cli_suite(void)
     tcase_add_test(exe, dropped_in_model_runs_through_simulate);
     tcase_add_test(exe, emit_cl);
     suite_add_tcase(s, exe);
+    TCase *demo = tcase_create("demo");
+    tcase_set_timeout(demo, 600);
+    tcase_add_test(demo, demo_quick_writes_data_fit_figures_and_table);
+    tcase_add_test(demo, demo_bad_inputs);
+    suite_add_tcase(s, demo);
     return s;
 }
 
