@@ -48,9 +48,11 @@
  * Times are decimal text because run files read them exactly (clbnm/run.h). Cost: the
  * fit simulates 2 subjects x 2 seeds x popsize x generations runs of duration (plus
  * the 4 best re-runs), the truth 2 more; each simulated second is 1000 / dt model
- * steps of every node. The demo prints the node-steps it used. Full sizes: 2,004
- * simulations, 4.0e10 node-steps (measured on the 2-core CI machine: 7.0 min at load
- * average 0.5-2, the fit at 9.7e7 node-steps/s; 11.5 min while other builds ran).
+ * steps of every node. The demo prints the node-steps it used. Popsize 16 fills whole
+ * 16-lane work-items on an AVX-512 CPU (4 runs: 4 work-items per generation, two per
+ * core), so it costs what 10 would. Full sizes: at most 2,564 simulations, 3.1e10
+ * node-steps; measured on the 2-core CI-class machine (AVX-512, PoCL): 70 s at 30
+ * generations, the fit at 3.6e8 node-steps/s, so about 1.5 min at 40 (README).
  * --quick: 1.8e7 node-steps, about 4 s. */
 typedef struct demo_sizes {
     const char *name;
@@ -65,8 +67,8 @@ typedef struct demo_sizes {
 
 static const demo_sizes sizes_full = {
     .name = "full", .nodes = 20, .dt_ms = "0.1", .bw_dt_ms = "1.0", .tr_s = "0.72",
-    .duration_s = "100", .bold_remove_s = "10",
-    .fcd_window_s = "30", .fcd_step_s = "5", .popsize = 10, .generations = 50,
+    .duration_s = "60", .bold_remove_s = "10",
+    .fcd_window_s = "30", .fcd_step_s = "5", .popsize = 16, .generations = 40,
     .sigma0 = "0.3", .tolfun = "1e-6",
 };
 
