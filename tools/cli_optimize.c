@@ -169,7 +169,11 @@ static bnm_status engine_eval(bnm_context *ctx, const bnm_opt_batch *b, void *us
         o.on_batch = keep_series;
         o.user = j;
     }
-    bnm_status st = bnm_engine_simulate_list(ctx, j->run, &l, &o, &r, NULL);
+    /* The best re-run writes each particle's whole simulate output for runs.h5's
+     * best_sim (bnm_opt_engine_rerun); generations are one list batch. */
+    bnm_status st = b->best_rerun && b->sim_out
+                        ? bnm_opt_engine_rerun(ctx, j->run, b, &o)
+                        : bnm_engine_simulate_list(ctx, j->run, &l, &o, &r, NULL);
     j->rerun_run = NULL;
     j->n_sims += b->n;
     if (st != BNM_OK)

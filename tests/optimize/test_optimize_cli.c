@@ -121,6 +121,16 @@ START_TEST(cli_optimize_end_to_end)
     double *rerun = read_all(h5, "/runs/0/best_sim/scores/cost", &one);
     ck_assert(rerun[0] == cost[b]); /* the re-run is deterministic */
     free(rerun);
+    /* best_sim is the re-run's whole simulate output (interface.md 4) */
+    size_t nbold, nfc;
+    double *bbold = read_all(h5, "/runs/0/best_sim/bold", &nbold);
+    double *bfc = read_all(h5, "/runs/0/best_sim/fc", &nfc);
+    ck_assert(nbold > (size_t)N && nbold % (size_t)N == 0);
+    ck_assert_uint_eq(nfc, (size_t)N * (N - 1) / 2);
+    for (size_t k = 0; k < nbold; k++)
+        ck_assert(isfinite(bbold[k]));
+    free(bbold);
+    free(bfc);
 
     /* The same particle through `clbnm simulate`. */
     char text[4096];
